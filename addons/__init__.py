@@ -1,0 +1,1 @@
+"""schoolgate: a filtering proxy for school networks, built as mitmproxy addons."""

@@ -1,0 +1,100 @@
+"""BlockPage: turns the short 403 of a blocked page request into a kind, bilingual
+page (Vietnamese and English) with the reason, the 111 hotline and how to ask
+for a review. Images, scripts and API calls keep the short 403."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import jinja2
+from mitmproxy import http
+
+from addons.core.i18n import Catalog
+from addons.core.model import BLOCKED_KEY, VERDICT_KEY, Verdict
+from addons.core.settings import Settings
+from addons.core.snapshot import Runtime, Snapshot
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+PAGE_DESTS = {"document", "iframe", "frame", "embed", "object"}
+
+
+def load_catalog() -> Catalog:
+    return Catalog({lang: json.loads((HERE / "locales" / f"{lang}.json").read_text("utf-8"))
+                    for lang in ("vi", "en")})
+
+
+def wants_page(req: http.Request) -> bool:
+    """A browser navigating to a page (not an image, script, XHR or API call)."""
+    if req.method not in ("GET", "HEAD", "POST"):
+        return False
+    dest = req.headers.get("sec-fetch-dest")
+    if dest is not None:
+        return dest in PAGE_DESTS
+    return "text/html" in req.headers.get("accept", "")
+
+
+class BlockPage:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.catalog = load_catalog()
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(HERE / "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+        )
+        self.template = env.get_template("blockpage.html")
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if not flow.metadata.get(BLOCKED_KEY) or flow.error or not flow.live:
+            return
+        verdict: Verdict | None = flow.metadata.get(VERDICT_KEY)
+        if verdict is None or not wants_page(flow.request):
+            return
+        try:
+            html = self.render(verdict, flow.request.pretty_host, self.runtime.snapshot,
+                               self.runtime.settings)
+        except Exception:
+            logger.exception("Could not render the block page; the short 403 stays.")
+            return
+        assert flow.response is not None
+        flow.response.headers["Content-Type"] = "text/html; charset=utf-8"
+        flow.response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'unsafe-inline'; form-action *; base-uri 'none'"
+        )
+        flow.response.content = b"" if flow.request.method == "HEAD" else html.encode("utf-8")
+
+    def render(self, verdict: Verdict, host: str, snapshot: Snapshot | None,
+               settings: Settings | None, now: Any = None) -> str:
+        settings = settings or Settings()
+        first = settings.language
+        langs = [first, "en" if first == "vi" else "vi"]
+        category_names = {lang: "" for lang in langs}
+        group_names = {lang: verdict.group for lang in langs}
+        if snapshot is not None:
+            cat = snapshot.categories.by_id.get(verdict.category or "")
+            if cat is not None:
+                category_names = {lang: cat.name(lang) for lang in langs}
+            group = snapshot.policy.groups.get(verdict.group)
+            if group is not None:
+                group_names = {lang: group.name(lang) for lang in langs}
+        when = now or (snapshot.now() if snapshot else None)
+        time_text = when.strftime("%H:%M %d/%m/%Y") if when else ""
+        reference = "-".join(x for x in (verdict.reason.value, verdict.category or "", verdict.group,
+                                         when.strftime("%Y%m%d%H%M") if when else "") if x)
+        review_url = ""
+        if settings.dashboard_url:
+            query = urlencode({"host": host, "reason": verdict.reason.value,
+                               "category": verdict.category or "", "group": verdict.group})
+            review_url = settings.dashboard_url.rstrip("/") + "/review?" + query
+        return self.template.render(
+            t=self.catalog.t, langs=langs, host=host, reason=verdict.reason.value,
+            category_names=category_names, group_names=group_names, time=time_text,
+            reference=reference, review_url=review_url, school=settings.school_name,
+            counsellor=settings.counsellor_contact,
+        )

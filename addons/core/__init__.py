@@ -1,0 +1,1 @@
+"""The pure core: policy decisions and list lookups. No I/O, no asyncio, no mitmproxy."""

@@ -1,0 +1,117 @@
+"""The shared vocabulary: requests, clients, verdicts and reason codes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Action(StrEnum):
+    ALLOW = "allow"
+    BLOCK = "block"
+
+
+class Reason(StrEnum):
+    """Stable reason codes, shared by logs, metrics, the block page and exports.
+
+    Never rename a value: dashboards, exports and translations key on them.
+    """
+
+    # blocking reasons
+    ILLEGAL = "illegal"  # a locked (illegal-content) list; nothing can unblock it
+    DENIED = "denied"  # an explicit deny rule for the domain in the group's policy
+    URL = "url"  # a denied URL pattern (prefix or regular expression)
+    IP_LITERAL = "ip_literal"  # a bare IP address where the policy wants names
+    CATEGORY = "category"  # a category the group blocks
+    SCHEDULE = "schedule"  # a category or the whole internet is closed at this time
+    UNCATEGORISED = "uncategorised"  # a site on no list, for a group that blocks those
+    ERROR = "error"  # enforcement failed; blocked so that a failure never opens the filter
+    # allowing reasons
+    ALLOWLIST = "allowlist"  # an explicit allow rule
+    DEFAULT = "default"  # nothing matched that blocks
+
+
+BLOCK_REASONS = frozenset(
+    {
+        Reason.ILLEGAL,
+        Reason.DENIED,
+        Reason.URL,
+        Reason.IP_LITERAL,
+        Reason.CATEGORY,
+        Reason.SCHEDULE,
+        Reason.UNCATEGORISED,
+        Reason.ERROR,
+    }
+)
+
+
+class Kind(StrEnum):
+    STUDENT = "student"
+    STAFF = "staff"
+    GUEST = "guest"
+
+
+@dataclass(frozen=True, slots=True)
+class Origin:
+    """Where a rule came from: a policy or list file and a line."""
+
+    source: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}" if self.line else self.source
+
+
+@dataclass(frozen=True, slots=True)
+class RequestView:
+    """What the core needs to know about a request."""
+
+    host: str  # normalised: lower case, no trailing dot, punycode
+    path: str = "/"  # path without the query string
+    scheme: str = "http"
+    port: int = 80
+    method: str = "GET"
+    query: str = ""
+
+    @property
+    def url(self) -> str:
+        default = (self.scheme == "http" and self.port == 80) or (
+            self.scheme == "https" and self.port == 443
+        )
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        netloc = host if default else f"{host}:{self.port}"
+        return f"{self.scheme}://{netloc}{self.path}"
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    action: Action
+    reason: Reason
+    group: str
+    grade: int | None = None
+    level: str | None = None
+    category: str | None = None  # the category that decided, if any
+    categories: tuple[str, ...] = ()  # every category the site is listed in
+    rule: str = ""  # human description of the rule that won
+    origin: Origin | None = None  # file:line of that rule
+    matched: str | None = None  # the domain, URL prefix or pattern that matched
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def blocked(self) -> bool:
+        return self.action is Action.BLOCK
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Who is asking: the group a device belongs to. The address stays in memory only."""
+
+    address: str
+    group: str
+    range_name: str | None = None
+
+
+# flow.metadata keys: the contract between addons (they never import each other).
+CLIENT_KEY = "schoolgate.client"  # ClientInfo, written by ClientIdentify only
+VERDICT_KEY = "schoolgate.verdict"  # Verdict, written by Enforce (and later content scanners)
+BLOCKED_KEY = "schoolgate.blocked"  # True when the response is schoolgate's short 403

@@ -1,0 +1,188 @@
+"""Settings: one table (name, type, default, help) drives the settings file,
+the mitmproxy options (`schoolgate_<name>`), validation, the start-up summary and
+the docs (a test checks docs/settings.md covers every row)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import Collector, suggest
+from .yamlsrc import LMap
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Any
+    help: str
+    choices: tuple[str, ...] | None = None
+    option: str | None = None  # the mitmproxy option it maps to, if it is one of mitmproxy's
+
+    @property
+    def option_name(self) -> str:
+        return self.option or f"schoolgate_{self.name}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("listen_host", str, "127.0.0.1",
+            "Address the proxy listens on. Use the gateway's LAN address (or 0.0.0.0) to serve a school network.",
+            option="listen_host"),
+    Setting("listen_port", int, 8080, "TCP port of the explicit HTTP/HTTPS proxy.", option="listen_port"),
+    Setting("data_dir", str, "",
+            "Directory for the CA certificate, the compiled list index and later the incident database. "
+            "Empty means $XDG_DATA_HOME/schoolgate (usually ~/.local/share/schoolgate)."),
+    Setting("policies_dir", str, "",
+            "Directory of policy YAML files (groups, schedules, clients). Empty means the policies/ "
+            "directory shipped with schoolgate."),
+    Setting("blocklists_dir", str, "",
+            "Directory of category lists and categories.yaml. Empty means the blocklists/ directory "
+            "shipped with schoolgate."),
+    Setting("timezone", str, "Asia/Ho_Chi_Minh",
+            "IANA time zone in which schedules (school hours, closed hours) are read."),
+    Setting("language", str, "vi", "Language shown first on block pages and in messages.",
+            choices=("vi", "en")),
+    Setting("school_name", str, "",
+            "The school's name, shown on block pages and in the name of the school's CA certificate."),
+    Setting("school_id", str, "", "The school's identifier with the education department (for exports)."),
+    Setting("dashboard_url", str, "",
+            "Address of the schoolgate dashboard that children's review requests go to, for example "
+            "http://10.0.0.1:8081. Empty: the block page explains how to ask a teacher instead."),
+    Setting("counsellor_contact", str, "",
+            "How children reach the school counsellor (a name, room or phone number), shown on block "
+            "pages beside the 111 hotline. Empty: only the hotline is shown."),
+    Setting("reload_interval", float, 1.0,
+            "Seconds between checks of policies/ and blocklists/ for edits; edits apply within about "
+            "twice this time."),
+    Setting("max_list_errors", int, 100,
+            "Unreadable lines a list file may have before it is refused (it is also refused when more "
+            "than 10% of its lines are bad, or when it yields no entries)."),
+)
+BY_NAME = {s.name: s for s in SETTINGS}
+BY_OPTION = {s.option_name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8080
+    data_dir: str = ""
+    policies_dir: str = ""
+    blocklists_dir: str = ""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: str = "vi"
+    school_name: str = ""
+    school_id: str = ""
+    dashboard_url: str = ""
+    counsellor_contact: str = ""
+    reload_interval: float = 1.0
+    max_list_errors: int = 100
+
+    # Resolved paths -----------------------------------------------------------------
+    @property
+    def data_path(self) -> Path:
+        if self.data_dir:
+            return Path(self.data_dir).expanduser()
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "schoolgate"
+
+    @property
+    def policies_path(self) -> Path:
+        return Path(self.policies_dir).expanduser() if self.policies_dir else PROJECT_ROOT / "policies"
+
+    @property
+    def blocklists_path(self) -> Path:
+        return Path(self.blocklists_dir).expanduser() if self.blocklists_dir else PROJECT_ROOT / "blocklists"
+
+    @property
+    def ca_path(self) -> Path:
+        return self.data_path / "ca"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def as_options(self) -> dict[str, Any]:
+        """Values as mitmproxy options (which know only str, int and bool)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[BY_NAME[f.name].option_name] = str(value) if isinstance(value, float) else value
+        return out
+
+
+def _coerce(setting: Setting, value: Any) -> Any:
+    if setting.type is bool:
+        if isinstance(value, bool):
+            return value
+        raise ValueError("must be true or false")
+    if setting.type is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+                return int(value)
+            raise ValueError("must be a whole number")
+        return value
+    if setting.type is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            try:
+                return float(str(value))
+            except ValueError:
+                raise ValueError("must be a number") from None
+        return float(value)
+    if value is None:
+        return ""
+    if not isinstance(value, (str, int, float)):
+        raise ValueError("must be text")
+    return str(value)
+
+
+def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors: Collector) -> Settings:
+    """Check values (by setting name) and return Settings; errors name file and line."""
+    out: dict[str, Any] = {}
+    for name, value in values.items():
+        line = lines.get(name)
+        setting = BY_NAME.get(name)
+        if setting is None:
+            errors.error(source, line, f"unknown setting '{name}'", suggest(name, BY_NAME))
+            continue
+        try:
+            value = _coerce(setting, value)
+        except ValueError as e:
+            errors.error(source, line, f"setting '{name}' {e}, not {value!r}",
+                         f"for example {name}: {setting.default!r}")
+            continue
+        if setting.choices and value not in setting.choices:
+            errors.error(source, line, f"setting '{name}' must be one of {', '.join(setting.choices)}",
+                         suggest(str(value), setting.choices))
+            continue
+        out[name] = value
+    s = Settings(**out)
+    if "timezone" in out:
+        try:
+            ZoneInfo(s.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors.error(source, lines.get("timezone"), f"unknown time zone '{s.timezone}'",
+                         "use an IANA name such as Asia/Ho_Chi_Minh")
+    if not 1 <= s.listen_port <= 65535 and s.listen_port != 0:
+        errors.error(source, lines.get("listen_port"), f"listen_port {s.listen_port} is not a TCP port",
+                     "use a number from 1 to 65535 (0 picks a free port)")
+    if s.reload_interval <= 0:
+        errors.error(source, lines.get("reload_interval"), "reload_interval must be above 0",
+                     "use for example 1.0")
+    return s
+
+
+def from_yaml(data: Any, source: str, errors: Collector) -> Settings:
+    if data is None:
+        return Settings()
+    if not isinstance(data, LMap):
+        errors.error(source, getattr(data, "line", 1), "the settings file must be a mapping of name: value",
+                     "write for example 'listen_port: 8080'")
+        return Settings()
+    return validate(dict(data), source, dict(data.lines), errors)

@@ -1,0 +1,49 @@
+"""The read-only view of everything the proxy decides with, and the Runtime that
+holds the current one. Loaders build a new Snapshot aside and swap it in with one
+attribute assignment; each hook reads `runtime.snapshot` once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from .categories import Categories
+from .clients import ClientIndex, ClientMatch
+from .decide import Lists, decide
+from .model import RequestView, Verdict
+from .policy import DEFAULT_GROUP, Group, PolicySet
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    policy: PolicySet
+    categories: Categories
+    lists: Lists
+    tz: tzinfo
+    version: str  # changes whenever any policy or list file changes
+    clients: ClientIndex = field(init=False)
+    info: dict[str, Any] = field(default_factory=dict)  # counts for summaries and status
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "clients", ClientIndex(self.policy.clients, DEFAULT_GROUP))
+
+    def client(self, address: str) -> ClientMatch:
+        return self.clients.match(address)
+
+    def group(self, group_id: str) -> Group:
+        return self.policy.groups[group_id]
+
+    def now(self) -> datetime:
+        return datetime.now(self.tz)
+
+    def decide(self, req: RequestView, group: Group, at: datetime | None = None) -> Verdict:
+        return decide(req, group, self.lists, at or self.now())
+
+
+class Runtime:
+    """Shared by the addons of one proxy process (passed in their constructors)."""
+
+    def __init__(self) -> None:
+        self.snapshot: Snapshot | None = None
+        self.settings: Any = None

@@ -1,0 +1,107 @@
+"""Enforce: decides every request with the core and answers blocked ones at once.
+
+Fails closed: if anything raises while deciding, the request is blocked with
+reason `error` (unless the device is known to belong to a staff group) and the
+error is logged. A later addon (BlockPage) turns the short 403 into a full page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import http
+from mitmproxy.net.http import url
+
+from addons.core.domains import HostError, normalise_host
+from addons.core.model import (
+    BLOCKED_KEY,
+    CLIENT_KEY,
+    VERDICT_KEY,
+    Action,
+    ClientInfo,
+    Kind,
+    Reason,
+    RequestView,
+    Verdict,
+)
+from addons.core.snapshot import Runtime, Snapshot
+
+logger = logging.getLogger(__name__)
+
+
+
+def request_view(req: http.Request, host: str) -> RequestView:
+    path, _, query = req.path.partition("?")
+    return RequestView(normalise_host(host), path or "/", req.scheme, req.port, req.method, query)
+
+
+def minimal_block(verdict: Verdict) -> http.Response:
+    reason = verdict.reason.value
+    headers = {
+        "Content-Type": "text/plain; charset=utf-8",
+        "Cache-Control": "no-store",
+        "X-Schoolgate-Reason": reason,
+    }
+    if verdict.category:
+        headers["X-Schoolgate-Category"] = verdict.category
+    body = f"Blocked by the school's filter (reason: {reason}"
+    body += f", category: {verdict.category})\n" if verdict.category else ")\n"
+    return http.Response.make(403, body.encode(), headers)
+
+
+def _error_verdict(client: ClientInfo | None) -> Verdict:
+    group = client.group if client else "unknown"
+    return Verdict(Action.BLOCK, Reason.ERROR, group, rule="enforcement failed; blocked (fail closed)")
+
+
+class Enforce:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def request(self, flow: http.HTTPFlow) -> None:
+        if flow.response or flow.error or not flow.live:
+            return
+        snapshot = self.runtime.snapshot
+        client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
+        try:
+            verdict = self.decide(flow, snapshot, client)
+        except Exception:
+            logger.exception("Enforcement failed; blocking the request (fail closed).")
+            if _is_staff(client, snapshot):
+                return  # staff devices are not cut off by a filter bug; the error is logged
+            verdict = _error_verdict(client)
+        flow.metadata[VERDICT_KEY] = verdict
+        if verdict.action is Action.BLOCK:
+            flow.metadata[BLOCKED_KEY] = True
+            flow.response = minimal_block(verdict)
+
+    @staticmethod
+    def decide(flow: http.HTTPFlow, snapshot: Snapshot | None, client: ClientInfo | None) -> Verdict:
+        if snapshot is None or client is None:
+            raise RuntimeError("no policy snapshot or client identity for this request")
+        if client.group not in snapshot.policy.groups:  # a reload landed in between
+            client = ClientInfo(client.address, snapshot.client(client.address).group)
+        group = snapshot.group(client.group)
+        now = snapshot.now()
+        req = flow.request
+        verdict = snapshot.decide(request_view(req, req.host), group, now)
+        # The Host header may name another site than the connection (domain fronting,
+        # transparent mode): decide on both and block if either is blocked.
+        header = req.host_header
+        if verdict.action is Action.ALLOW and header:
+            try:
+                other = normalise_host(url.parse_authority(header, check=False)[0])
+            except (HostError, ValueError):
+                other = None
+            if other and other != normalise_host(req.host):
+                second = snapshot.decide(request_view(req, other), group, now)
+                if second.action is Action.BLOCK:
+                    return second
+        return verdict
+
+
+def _is_staff(client: ClientInfo | None, snapshot: Snapshot | None) -> bool:
+    try:
+        return bool(client and snapshot and snapshot.group(client.group).kind is Kind.STAFF)
+    except Exception:
+        return False

@@ -1,0 +1,321 @@
+"""Build a Snapshot from the settings: read policies/ and blocklists/, compile the
+list index into the data directory (or reuse it), validate everything.
+
+Raises ConfigErrors with every problem found; never returns a half-valid snapshot.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import logging
+import mmap
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core import lists as corelists
+from ..core.categories import Categories, parse_categories
+from ..core.errors import Collector, ConfigError, ConfigErrors
+from ..core.policy import compile_policies
+from ..core.settings import Settings
+from ..core.snapshot import Snapshot
+from ..core.yamlsrc import parse as parse_yaml
+from .files import atomic_write, display_path, read_capped, walk_files
+
+logger = logging.getLogger(__name__)
+
+POLICY_FILE_CAP = 4 * 1024 * 1024
+LIST_FILE_CAP = 1024 * 1024 * 1024
+INDEX_FORMAT = "2"
+# Files in blocklists/ that are not category lists.
+RESERVED = {"categories.yaml", "sources.yaml", "services.yaml", "safesearch.yaml", "README.md",
+            "LICENSE", "LICENSES.md", "SOURCES.md"}
+RESERVED_DIRS = {"phrases"}
+LIST_SUFFIXES = (".txt", ".hosts", ".list", ".domains")
+EXAMPLE_POLICY = "example.yaml"
+
+
+@dataclass(frozen=True)
+class ListFile:
+    path: Path
+    shown: str  # e.g. "blocklists/gambling/domains"
+    category: str
+    fmt: corelists.ListFormat
+
+
+@dataclass
+class LoadResult:
+    snapshot: Snapshot
+    warnings: list[ConfigError]
+
+
+def read_text(path: Path, cap: int, errors: Collector, shown: str) -> str | None:
+    try:
+        data = read_capped(path, cap)
+    except FileNotFoundError:
+        errors.error(shown, None, "file not found", "check the path in the settings")
+        return None
+    except PermissionError:
+        errors.error(shown, None, "permission denied", f"let the schoolgate user read it (chmod o+r {path})")
+        return None
+    except OSError as e:
+        errors.error(shown, None, f"cannot read the file: {e.strerror or e}", "check the file and the disk")
+        return None
+    if path.suffix == ".gz":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as e:
+            errors.error(shown, None, f"not a valid gzip file: {e}", "download the list again")
+            return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        text = data.decode("latin-1")
+        line = data[: e.start].count(b"\n") + 1
+        errors.warn(shown, line, "the file is not valid UTF-8; read as Latin-1", "save it as UTF-8")
+        return text
+
+
+def load_categories(settings: Settings, errors: Collector) -> tuple[Categories, str]:
+    path = settings.blocklists_path / "categories.yaml"
+    shown = display_path(path)
+    if not settings.blocklists_path.is_dir():
+        errors.error(display_path(settings.blocklists_path), None, "blocklists directory not found",
+                     "set blocklists_dir to the directory holding categories.yaml")
+        return Categories({}, {}), ""
+    text = read_text(path, POLICY_FILE_CAP, errors, shown)
+    if text is None:
+        return Categories({}, {}), ""
+    data, errs = parse_yaml(text, shown)
+    errors.extend(errs)
+    if errs:
+        return Categories({}, {}), text
+    return parse_categories(data, shown, errors), text
+
+
+def discover_lists(settings: Settings, categories: Categories, errors: Collector) -> list[ListFile]:
+    """UT1 layout (<category>/domains, <category>/urls) and <category>.txt files."""
+    root = settings.blocklists_path
+    top = root.name
+    found: list[ListFile] = []
+    if not root.is_dir():
+        return found
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        name = entry.name
+        if name.startswith(".") or name in RESERVED or name in RESERVED_DIRS:
+            continue
+        if entry.is_dir():
+            cat = categories.resolve(name)
+            if cat is None:
+                errors.warn(display_path(entry), None, f"directory '{name}' is not a known category; ignored",
+                            "add it (or an alias) to blocklists/categories.yaml to use it")
+                continue
+            for f in walk_files(entry):
+                rel = f.relative_to(entry)
+                base = f.name.removesuffix(".gz")
+                if base == "urls":
+                    fmt = corelists.ListFormat.URLS
+                elif base == "domains" or base.endswith(LIST_SUFFIXES):
+                    fmt = corelists.ListFormat.AUTO
+                else:
+                    continue  # UT1 ships `usage` and other notes beside the lists
+                found.append(ListFile(f, f"{top}/{name}/{rel}", cat, fmt))
+        elif entry.is_file():
+            base = name.removesuffix(".gz")
+            stem, dot, suffix = base.rpartition(".")
+            if not dot or f".{suffix}" not in LIST_SUFFIXES:
+                if not name.endswith((".md", ".yaml", ".yml", ".pdf")):
+                    errors.warn(display_path(entry), None, "not a list file; ignored",
+                                "name category lists <category>.txt or <category>/domains")
+                continue
+            cat = categories.resolve(stem)
+            if cat is None:
+                errors.warn(display_path(entry), None, f"'{stem}' is not a known category; ignored",
+                            "add it to blocklists/categories.yaml or rename the file")
+                continue
+            found.append(ListFile(entry, f"{top}/{name}", cat, corelists.ListFormat.AUTO))
+    return found
+
+
+def _index_key(files: list[ListFile], categories_text: str) -> str:
+    h = hashlib.blake2b(digest_size=12)
+    h.update(INDEX_FORMAT.encode())
+    h.update(categories_text.encode())
+    for lf in files:
+        st = lf.path.stat()
+        h.update(f"{lf.path.resolve()}\0{lf.shown}\0{lf.category}\0{lf.fmt}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def build_list_index(files: list[ListFile], categories: Categories, settings: Settings,
+                     errors: Collector) -> bytes | None:
+    cat_ids = list(categories.by_id)
+    cat_index = {c: i for i, c in enumerate(cat_ids)}
+    sources: list[corelists.SourceMeta] = []
+    domains: list[tuple[str, int, int, int]] = []
+    urls: list[tuple[str, str, int, int, int]] = []
+    before = len(errors.errors)
+    for lf in files:
+        text = read_text(lf.path, LIST_FILE_CAP, errors, lf.shown)
+        if text is None:
+            continue
+        parsed = corelists.parse_list(text, lf.fmt)
+        for line, why in parsed.bad[:5]:
+            errors.warn(lf.shown, line, f"line ignored: {why}", "fix or remove the line")
+        if len(parsed.bad) > 5:
+            errors.warn(lf.shown, None, f"{len(parsed.bad) - 5} more lines ignored", "fix or remove them")
+        if parsed.entries == 0 and parsed.lines == 0:
+            continue  # an empty placeholder list (for example a locked list not yet delivered)
+        problem = corelists.within_budget(parsed, settings.max_list_errors)
+        if problem:
+            errors.error(lf.shown, parsed.bad[0][0] if parsed.bad else None, f"list refused: {problem}",
+                         "check that the file is a domain list, hosts file or Adblock list")
+            continue
+        src = len(sources)
+        c = cat_index[lf.category]
+        sources.append(corelists.SourceMeta(lf.shown, lf.category, lf.fmt.value, parsed.entries))
+        domains.extend((d, c, src, line) for line, d in parsed.domains)
+        urls.extend((h, p, c, src, line) for line, h, p in parsed.urls)
+    if len(errors.errors) > before:
+        return None
+    return corelists.build_index(cat_ids, categories.locked, sources, domains, urls)
+
+
+def open_index(path: Path) -> corelists.DomainIndex:
+    with open(path, "rb") as f:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    return corelists.DomainIndex(mm)
+
+
+def load_lists(settings: Settings, categories: Categories, categories_text: str,
+               errors: Collector) -> tuple[corelists.DomainIndex | None, str]:
+    files = discover_lists(settings, categories, errors)
+    if errors.errors:
+        return None, ""
+    key = _index_key(files, categories_text)
+    index_dir = settings.data_path / "index"
+    path = index_dir / f"local-{key}.idx"
+    if path.exists():
+        try:
+            return open_index(path), key
+        except (corelists.IndexFormatError, OSError, ValueError) as e:
+            logger.warning("Rebuilding the list index: %s is unreadable (%s).", path, e)
+    data = build_list_index(files, categories, settings, errors)
+    if data is None:
+        return None, key
+    try:
+        atomic_write(path, data)
+    except OSError as e:
+        errors.error(display_path(index_dir), None, f"cannot write the list index: {e.strerror or e}",
+                     "make the data directory writable by schoolgate, or set data_dir")
+        return corelists.DomainIndex(data), key
+    for old in index_dir.glob("local-*.idx"):
+        if old != path:
+            try:
+                old.unlink()  # processes that still map it keep their copy until they swap
+            except OSError:
+                pass
+    return open_index(path), key
+
+
+def policy_files(settings: Settings) -> list[Path]:
+    root = settings.policies_path
+    return [p for p in walk_files(root)
+            if p.suffix in (".yaml", ".yml") and not (p.parent == root and p.name == EXAMPLE_POLICY)]
+
+
+def load_policy_texts(settings: Settings, errors: Collector) -> list[tuple[str, str]]:
+    root = settings.policies_path
+    if not root.is_dir():
+        errors.error(display_path(root), None, "policies directory not found",
+                     "set policies_dir to the directory holding the policy YAML files")
+        return []
+    out = []
+    for p in policy_files(settings):
+        shown = display_path(p)
+        text = read_text(p, POLICY_FILE_CAP, errors, shown)
+        if text is not None:
+            out.append((shown, text))
+    if not out and not errors.errors:
+        errors.error(display_path(root), None, "no policy files (*.yaml) found",
+                     "copy the shipped policies/ directory there")
+    return out
+
+
+def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | None = None) -> LoadResult:
+    """Everything or nothing: returns a complete snapshot or raises ConfigErrors."""
+    errors = Collector()
+    categories, categories_text = load_categories(settings, errors)
+    index, list_key = (None, "")
+    if not errors.errors:
+        index, list_key = load_lists(settings, categories, categories_text, errors)
+    texts = load_policy_texts(settings, errors) + list(extra_policies or [])
+    parsed = []
+    for shown, text in texts:
+        data, errs = parse_yaml(text, shown)
+        errors.extend(errs)
+        if not errs:
+            parsed.append((shown, data))
+    policy = compile_policies(parsed, categories, errors) if categories.by_id else None
+    if errors.errors or policy is None or index is None:
+        raise ConfigErrors(errors.errors or [ConfigError("blocklists", None, "no categories loaded",
+                                                         "check blocklists/categories.yaml")])
+    h = hashlib.blake2b(digest_size=6)
+    h.update(list_key.encode())
+    for shown, text in texts:
+        h.update(shown.encode() + b"\0" + text.encode() + b"\0")
+    info = {
+        "groups": len(policy.groups),
+        "clients": len(policy.clients),
+        "categories": len(categories.by_id),
+        "domains": index.count,
+        "urls": index.url_count,
+        "list_files": len(index.sources),
+        "policy_files": len(texts),
+    }
+    snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info)
+    return LoadResult(snap, errors.warnings)
+
+
+def ensure_data_dir(settings: Settings) -> Path:
+    path = settings.data_path
+    path.mkdir(parents=True, exist_ok=True, mode=0o750)
+    os.chmod(path, 0o750)
+    return path
+
+
+def load_settings(path: Path | None, overrides: dict[str, str]) -> tuple[Settings, list[ConfigError]]:
+    """Settings from an optional YAML file, then `--set` overrides (by setting name).
+
+    Raises ConfigErrors naming the file and line of every problem.
+    """
+    from ..core import settings as coresettings
+
+    errors = Collector()
+    values: dict[str, object] = {}
+    lines: dict[str, int] = {}
+    shown = "settings"
+    if path is not None:
+        shown = display_path(path)
+        text = read_text(path, POLICY_FILE_CAP, errors, shown)
+        if text is not None:
+            data, errs = parse_yaml(text, shown)
+            errors.extend(errs)
+            if data is not None and not errs:
+                from ..core.yamlsrc import LMap
+
+                if not isinstance(data, LMap):
+                    errors.error(shown, getattr(data, "line", 1),
+                                 "the settings file must be a mapping of name: value",
+                                 "write for example 'listen_port: 8080'")
+                else:
+                    values.update(data)
+                    lines.update(data.lines)
+    settings = coresettings.validate(values, shown, lines, errors)
+    if overrides and not errors.errors:
+        merged = {f: getattr(settings, f) for f in values} | dict(overrides)
+        settings = coresettings.validate(merged, "--set", {}, errors)
+    if errors.errors:
+        raise ConfigErrors(errors.errors)
+    return settings, errors.warnings

@@ -1,0 +1,103 @@
+"""PolicyLoader: loads policies/ and blocklists/ into the runtime snapshot, and
+reloads them when they change, keeping the last good version on a bad edit."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from mitmproxy import exceptions
+
+from addons.core.errors import ConfigErrors
+from addons.core.settings import Settings
+from addons.core.snapshot import Runtime
+from addons.infra.files import tree_signature
+from addons.infra.loader import LoadResult, ensure_data_dir, load_snapshot
+from addons.infra.tasks import cancel, spawn
+
+logger = logging.getLogger(__name__)
+
+RELOAD_OPTIONS = {"schoolgate_policies_dir", "schoolgate_blocklists_dir", "schoolgate_data_dir",
+                  "schoolgate_timezone", "schoolgate_max_list_errors"}
+
+
+def _signature(settings: Settings) -> str:
+    return tree_signature([settings.policies_path, settings.blocklists_path])
+
+
+class PolicyLoader:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self._task: asyncio.Task[Any] | None = None
+        self._signature = ""
+        self.reload_failures = 0
+        self.last_error: str | None = None
+
+    def configure(self, updated: set[str]) -> None:
+        if self.runtime.snapshot is not None and not (updated & RELOAD_OPTIONS):
+            return
+        settings: Settings = self.runtime.settings
+        try:
+            ensure_data_dir(settings)
+        except OSError as e:
+            raise exceptions.OptionsError(
+                f"Cannot create the data directory {settings.data_path}: {e.strerror or e}. "
+                "Fix: set data_dir to a writable directory."
+            ) from e
+        signature = _signature(settings)
+        try:
+            result = load_snapshot(settings)
+        except ConfigErrors as e:
+            raise exceptions.OptionsError(
+                "schoolgate cannot start: the policy or lists have errors:\n" + str(e)
+            ) from e
+        self._publish(result, signature)
+
+    def _publish(self, result: LoadResult, signature: str) -> None:
+        for w in result.warnings:
+            logger.warning("%s", w)
+        self.runtime.snapshot = result.snapshot
+        self._signature = signature
+        self.last_error = None
+        info = result.snapshot.info
+        logger.info(
+            "Policy %s loaded: %d groups, %d client ranges, %d categories, %d listed domains, %d URLs.",
+            result.snapshot.version, info["groups"], info["clients"], info["categories"],
+            info["domains"], info["urls"],
+        )
+
+    def running(self) -> None:
+        self._task = spawn(self._watch(), name="schoolgate policy watcher")
+
+    async def done(self) -> None:
+        await cancel(self._task)
+
+    async def _watch(self) -> None:
+        while True:
+            settings: Settings = self.runtime.settings
+            await asyncio.sleep(settings.reload_interval)
+            await self.check_for_changes()
+
+    async def check_for_changes(self) -> bool:
+        """Reload if any file changed. True if a new snapshot was published."""
+        settings: Settings = self.runtime.settings
+        signature = await asyncio.to_thread(_signature, settings)
+        if signature == self._signature:
+            return False
+        try:
+            result = await asyncio.to_thread(load_snapshot, settings)
+        except ConfigErrors as e:
+            self._signature = signature  # report a broken edit once, not every second
+            self.reload_failures += 1
+            self.last_error = str(e)
+            logger.error("Policy change refused; the previous policy stays active:\n%s", e)
+            return False
+        except Exception as e:  # an unexpected failure must not stop the watcher
+            self._signature = signature
+            self.reload_failures += 1
+            self.last_error = repr(e)
+            logger.exception("Policy reload failed; the previous policy stays active.")
+            return False
+        self._publish(result, signature)
+        return True

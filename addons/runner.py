@@ -1,0 +1,100 @@
+"""Runs mitmproxy in-process with the schoolgate addon chain (`schoolgate run`)."""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import logging
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+from mitmproxy import certs, exceptions, hooks, options
+from mitmproxy.tools.dump import DumpMaster
+
+from addons.core.settings import Settings
+from addons.core.snapshot import Runtime
+from addons.schoolgate import make_addons
+
+logger = logging.getLogger(__name__)
+
+CA_BASENAME = "mitmproxy"  # mitmproxy's tlsconfig looks for <confdir>/mitmproxy-ca.pem
+
+
+def ensure_ca(confdir: Path, school_name: str) -> Path:
+    """Create the school's CA on first run (a school-specific name), return the cert path."""
+    cert = confdir / f"{CA_BASENAME}-ca-cert.pem"
+    if not (confdir / f"{CA_BASENAME}-ca.pem").exists():
+        confdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        name = f"schoolgate CA - {school_name}" if school_name else "schoolgate CA"
+        certs.CertStore.create_store(confdir, CA_BASENAME, 2048, organization="schoolgate", cn=name[:64])
+    return cert
+
+
+def set_value(sets: Sequence[str], name: str) -> str | None:
+    value = None
+    for spec in sets:
+        key, sep, val = spec.partition("=")
+        if sep and key == name:
+            value = val
+    return value
+
+
+def unknown_options_message(opts: options.Options) -> str:
+    parts = []
+    for name in opts.deferred:
+        close = difflib.get_close_matches(name, list(opts.keys()), n=1)
+        hint = f" Did you mean '{close[0]}'?" if close else " See 'mitmdump --options' and docs/settings.md."
+        parts.append(f"Unknown option '{name}'.{hint}")
+    return " ".join(parts)
+
+
+async def build_master(settings: Settings, sets: Sequence[str], runtime: Runtime,
+                       termlog: bool = True) -> DumpMaster:
+    """A configured master, not yet running. Raises OptionsError on any bad option."""
+    opts = options.Options()
+    master = DumpMaster(opts, with_termlog=termlog, with_dumper=False)
+    confdir = Path(set_value(sets, "confdir") or settings.ca_path).expanduser()
+    ensure_ca(confdir, settings.school_name)
+    opts.update(
+        listen_host=settings.listen_host,
+        listen_port=settings.listen_port,
+        confdir=str(confdir),
+        # Never contact a site before deciding on it (blocked hosts stay uncontacted).
+        connection_strategy="lazy",
+    )
+    opts.update_defer(**{k: v for k, v in settings.as_options().items() if k.startswith("schoolgate_")})
+    opts.set(*sets, defer=True)
+    chain = make_addons(runtime)
+    master.addons.add(*chain)
+    if opts.deferred:
+        raise exceptions.OptionsError(unknown_options_message(opts))
+    # Addons added to a master get configure only on later option changes; give ours
+    # the full configuration now, in chain order, as mitmproxy's script loader does.
+    for addon in chain:
+        master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(opts.keys())))
+    return master
+
+
+def run(settings: Settings, sets: Sequence[str]) -> int:
+    async def main() -> int:
+        logging.getLogger().setLevel(logging.INFO)
+        for noisy in ("hpack", "asyncio", "quic"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+        # Children's privacy: mitmproxy logs every connection with the device's address
+        # and the site's name at INFO/WARNING. Keep only real failures.
+        logging.getLogger("mitmproxy.proxy.server").setLevel(logging.ERROR)
+        runtime = Runtime()
+        try:
+            master = await build_master(settings, sets, runtime)
+        except exceptions.OptionsError as e:
+            print(f"schoolgate: {e}", flush=True)
+            return 1
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, master.shutdown)
+        signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+        await master.run()
+        return 0
+
+    return asyncio.run(main())

@@ -1,0 +1,26 @@
+"""Entry script: `mitmdump -s addons/schoolgate.py` (or `schoolgate run`, which
+adds the same chain in-process). The order is the contract between addons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from addons.blockpage import BlockPage
+from addons.clients import ClientIdentify
+from addons.core.snapshot import Runtime
+from addons.enforce import Enforce
+from addons.policy_loader import PolicyLoader
+from addons.settings import SchoolgateSettings
+
+
+def make_addons(runtime: Runtime) -> list[Any]:
+    return [
+        SchoolgateSettings(runtime),
+        PolicyLoader(runtime),
+        ClientIdentify(runtime),
+        Enforce(runtime),
+        BlockPage(runtime),
+    ]
+
+
+addons = make_addons(Runtime())

@@ -1,0 +1,46 @@
+"""Small policy and list trees for tests (fast to build, easy to edit)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_POLICIES = ROOT / "policies"
+SHIPPED_BLOCKLISTS = ROOT / "blocklists"
+
+# Loopback addresses the end-to-end tests send from (curl --interface 127.0.0.N).
+CLIENTS_YAML = """\
+clients:
+  - {network: 127.0.0.3/32, group: grade-3, name: "Lớp 3A"}
+  - {network: 127.0.0.7/32, group: grade-7, name: "Lớp 7A"}
+  - {network: 127.0.0.11/32, group: grade-11}
+  - {network: 127.0.0.20/32, group: staff, name: "Phòng giáo viên"}
+  - {network: 127.0.0.30/32, group: guest}
+"""
+
+LISTS = {
+    "adult/domains": "adult.test\nporn.example\n",
+    "gambling/domains": "bet.test\n",
+    "gambling.txt": "0.0.0.0 casino.test\n",
+    "social_networks/domains": "social.test\n",
+    "games/domains": "games.test\n",
+    "violence/urls": "news.test/violent/\n",
+    "csam/domains": "locked.test\n",
+    "proxy/domains": "someone.github.io\ngithub.io\n",
+}
+
+
+def make_tree(base: Path, lists: dict[str, str] | None = None, clients: str = CLIENTS_YAML) -> tuple[Path, Path]:
+    """Copy the shipped policies (plus test clients) and the shipped categories with tiny lists."""
+    policies = base / "policies"
+    blocklists = base / "blocklists"
+    shutil.copytree(SHIPPED_POLICIES, policies)
+    (policies / "clients.yaml").write_text(clients, encoding="utf-8")
+    blocklists.mkdir()
+    shutil.copy(SHIPPED_BLOCKLISTS / "categories.yaml", blocklists / "categories.yaml")
+    for rel, text in (LISTS if lists is None else lists).items():
+        p = blocklists / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(text, encoding="utf-8")
+    return policies, blocklists

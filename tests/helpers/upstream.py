@@ -1,0 +1,143 @@
+"""A local upstream that answers every host: it acts as an HTTP proxy for
+mitmproxy's upstream mode (absolute-form requests and CONNECT + TLS), so the
+proxy under test can reach `anything.test` without DNS or the internet."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import socket
+import ssl
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+
+def make_cert(dirpath: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "upstream.test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("*.test")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = dirpath / "upstream-cert.pem", dirpath / "upstream-key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                          serialization.NoEncryption())
+    )
+    return cert_path, key_path
+
+
+def page_body(host: str, path: str, scheme: str) -> bytes:
+    """What the upstream serves: tests compare the bytes received through the proxy."""
+    return json.dumps({"served_by": "upstream", "host": host, "path": path, "scheme": scheme},
+                      sort_keys=True).encode() + b"\n"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    scheme = "http"
+    server: _Upstream
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet
+        pass
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        if length:
+            self.rfile.read(length)
+        target = self.path
+        if "://" in target:  # absolute form from a proxy
+            rest = target.split("://", 1)[1]
+            host, _, path = rest.partition("/")
+            path = "/" + path
+        else:
+            host, path = self.headers.get("host", ""), target
+        host = host.split(":")[0]
+        self.server.seen.append((self.scheme, host, path))
+        body = page_body(host, path, self.scheme)
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Upstream", "yes")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_HEAD = do_PUT = _answer
+
+    def do_CONNECT(self) -> None:
+        self.send_response(200, "Connection established")
+        self.end_headers()
+        self.wfile.flush()
+        try:
+            tls = self.server.tls.wrap_socket(self.connection, server_side=True)
+        except (ssl.SSLError, OSError):
+            self.close_connection = True
+            return
+        try:
+            _TLSHandler(tls, self.client_address, self.server)
+        except OSError:
+            pass
+        finally:
+            tls.close()
+        self.close_connection = True
+
+
+class _TLSHandler(_Handler):
+    scheme = "https"
+
+
+class _Upstream(ThreadingHTTPServer):
+    daemon_threads = True
+    tls: ssl.SSLContext
+    seen: list[tuple[str, str, str]]
+
+
+class Upstream:
+    def __init__(self, workdir: Path):
+        cert, key = make_cert(workdir)
+        self.server = _Upstream(("127.0.0.1", 0), _Handler)
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        ctx.load_cert_chain(cert, key)
+        ctx.set_alpn_protocols(["http/1.1"])
+        self.server.tls = ctx
+        self.server.seen = []
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def seen(self) -> list[tuple[str, str, str]]:
+        return self.server.seen
+
+    def __enter__(self) -> Upstream:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
