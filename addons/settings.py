@@ -18,6 +18,8 @@ logger = logging.getLogger(__name__)
 def settings_from_options(options: Any) -> Settings:
     """Read every setting from mitmproxy's options; raise OptionsError listing all problems."""
     values = {s.name: getattr(options, s.option_name) for s in SETTINGS}
+    if values["listen_port"] is None:  # mitmproxy's "default port" (8080 in regular mode)
+        values["listen_port"] = 8080
     errors = Collector()
     settings = validate(values, "--set/options", {}, errors)
     if errors.errors:

@@ -409,15 +409,15 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
             continue
         for i, item in enumerate(items):
             line = items.line_of(i)
+            if "/" in str(item):
+                errors.error(source, line, f"'{item}' in {key} has a path",
+                             "list domains only here; put URL patterns under deny_urls")
+                continue
             try:
                 domain = normalise_host(str(item).strip().removeprefix("*."))
             except HostError as e:
                 errors.error(source, line, f"'{item}' in {key} is not a domain: {e}",
                              "write a host name such as example.com (no scheme, no path)")
-                continue
-            if "/" in str(item):
-                errors.error(source, line, f"'{item}' in {key} has a path",
-                             "put URL patterns under deny_urls")
                 continue
             if domain in own:
                 prev = own[domain]
@@ -443,8 +443,9 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
                 rule = _url_rule(item, Origin(source, items.line_of(i)), errors)
                 if rule is not None:
                     urls.append(rule)
-    default_allow = Setting(Action.ALLOW, None)
-    default_block = Setting(Action.BLOCK, None) if kind is not Kind.STAFF else default_allow
+    builtin = Origin("(built-in default)")
+    default_allow = Setting(Action.ALLOW, builtin)
+    default_block = Setting(Action.BLOCK, builtin) if kind is not Kind.STAFF else default_allow
     unc = _setting(spec, "uncategorised", base.uncategorised if base else default_allow, source, errors)
     ipl = _setting(spec, "ip_literals", base.ip_literals if base else default_block, source, errors)
     closed = base.closed_during if base else None
@@ -551,4 +552,4 @@ def _url_rule(item: Any, origin: Origin, errors: Collector) -> UrlRule | None:
     except HostError as e:
         errors.error(src, line, f"host in URL rule '{item}' is not valid: {e}", "write host/path")
         return None
-    return UrlRule(f"prefix {host}/{path}", origin, host=host, path="/" + path.lower())
+    return UrlRule(f"prefix {host}/{path.lower()}", origin, host=host, path="/" + path.lower())

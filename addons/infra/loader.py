@@ -143,8 +143,12 @@ def _index_key(files: list[ListFile], categories_text: str) -> str:
     h.update(INDEX_FORMAT.encode())
     h.update(categories_text.encode())
     for lf in files:
-        st = lf.path.stat()
-        h.update(f"{lf.path.resolve()}\0{lf.shown}\0{lf.category}\0{lf.fmt}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        try:
+            st = lf.path.stat()
+            stamp = f"{st.st_size}\0{st.st_mtime_ns}"
+        except OSError as e:
+            stamp = f"unreadable {e.errno}"  # the build reports it with the file name
+        h.update(f"{lf.path.resolve()}\0{lf.shown}\0{lf.category}\0{lf.fmt}\0{stamp}\n".encode())
     return h.hexdigest()
 
 

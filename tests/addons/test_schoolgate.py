@@ -1,0 +1,9 @@
+from addons.core.snapshot import Runtime
+from addons.schoolgate import addons, make_addons
+
+
+def test_chain_order_is_the_contract() -> None:
+    names = [type(a).__name__ for a in make_addons(Runtime())]
+    assert names == ["SchoolgateSettings", "PolicyLoader", "ClientIdentify", "Enforce", "BlockPage"]
+    runtimes = {id(a.runtime) for a in addons}
+    assert len(runtimes) == 1  # one shared Runtime for the mitmdump -s entry
