@@ -21,7 +21,7 @@ help:
 
 $(VENV)/.python-ok:
 	@if [ -z "$(PYTHON312)" ]; then \
-	  echo "schoolgate needs Python 3.12: install it (apt install python3.12, or 'pyenv install 3.12') and run make again." >&2; \
+	  echo "schoolgate needs Python 3.12: install it with pyenv ('pyenv install 3.12') or your distribution's python3.12 package, then run make again." >&2; \
 	  exit 1; \
 	fi
 	@if [ ! -x $(VENV)/bin/python ] || ! $(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))'; then \
@@ -46,6 +46,7 @@ check: $(VENV)/.installed-run
 	$(VENV)/bin/schoolgate check
 
 test: $(VENV)/.installed-test
+	@tests/system-deps.sh
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 clean:

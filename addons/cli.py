@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -204,6 +204,109 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- report
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; write YYYY-MM-DD") from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from addons.core import __version__
+    from addons.core import report as corereport
+    from addons.infra.reports import build_report, render_html
+    from addons.infra.store import migrate
+
+    settings = resolve_settings(args)
+    try:
+        snapshot, _ = load(settings)
+    except ConfigErrors as e:
+        _print_errors(e.errors, sys.stderr)
+        return 1
+    end = args.to or datetime.now(snapshot.tz).date()
+    start = args.from_ or end - timedelta(days=364)
+    if start > end:
+        print("schoolgate report: --from is after --to. Fix: swap the dates", file=sys.stderr)
+        return 2
+    migrate(settings.db_path)
+    entries: dict[str, int] = {}
+    for source in getattr(snapshot.lists, "sources", ()):
+        entries[source.category] = entries.get(source.category, 0) + source.entries
+    built = ""
+    index_files = sorted((settings.data_path / "index").glob("*.idx"))
+    if index_files:
+        built = datetime.fromtimestamp(index_files[-1].stat().st_mtime, snapshot.tz).strftime("%d/%m/%Y %H:%M")
+    names = {c.id: (c.name_vi, c.name_en) for c in snapshot.categories}
+    report = build_report(settings.db_path, start, end, snapshot.tz, school_name=settings.school_name,
+                          school_id=settings.school_id, version=__version__, category_names=names,
+                          list_entries=entries, lists_built=built)
+    lang = args.lang or settings.language
+    if args.format == "json":
+        text = corereport.render_json(report)
+    elif args.format == "csv":
+        text = corereport.render_csv(report, lang)
+    elif args.format == "html":
+        text = render_html(report, lang)
+    else:
+        text = corereport.render_text(report, lang)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"Report written to {args.output}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# ----------------------------------------------------------------------------- selftest
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from addons.infra.keys import selftest_token
+    from addons.infra.reports import store_selftest
+    from addons.infra.selftest import run_checks
+
+    settings = resolve_settings(args)
+    try:
+        snapshot, _ = load(settings)
+    except ConfigErrors as e:
+        _print_errors(e.errors, sys.stderr)
+        return 1
+    if args.grade is not None:
+        groups = [f"grade-{args.grade}"]
+    elif args.group:
+        groups = [args.group]
+    else:
+        groups = [g for g in ("preschool", *(f"grade-{n}" for n in range(1, 13)), "staff", "guest", "default")
+                  if g in snapshot.policy.groups]
+    missing = [g for g in groups if g not in snapshot.policy.groups]
+    if missing:
+        print(f"schoolgate selftest: unknown group '{missing[0]}'", file=sys.stderr)
+        return 2
+    host = args.proxy_host or (settings.listen_host if settings.listen_host not in ("", "0.0.0.0") else "127.0.0.1")
+    port = args.proxy_port or settings.listen_port
+    token = selftest_token(settings.data_path)
+    checks = run_checks(snapshot, settings, groups, token, host, port, snapshot.now())
+    failures = [c for c in checks if not c.ok]
+    print(f"{'group':<16} {'check':<26} {'host':<34} {'expected':<8} {'got':<8} result")
+    for c in checks:
+        got = c.got.value if c.got else "-"
+        result = "ok" if c.ok else f"FAIL ({c.reason})"
+        print(f"{c.group:<16} {c.what:<26} {c.host[:34]:<34} {c.expected.value:<8} {got:<8} {result}")
+    unreachable = all(c.got is None for c in checks) and checks
+    if not unreachable:
+        for gid in groups:
+            mine = [c for c in checks if c.group == gid]
+            store_selftest(settings.db_path, gid, len(mine), sum(not c.ok for c in mine),
+                           [{"check": c.what, "expected": c.expected.value,
+                             "got": c.got.value if c.got else None, "reason": c.reason} for c in mine])
+    print(f"\n{len(checks) - len(failures)} of {len(checks)} checks passed"
+          + ("" if not unreachable else f"; the proxy at {host}:{port} did not answer (results not stored)"))
+    return 0 if not failures else 1
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -238,12 +341,48 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--at", metavar="ISO-TIME", help="decide at this time (default: now)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_explain)
+
+    p = sub.add_parser("report", help="report for a period (the yearly report: --from and --to)")
+    common(p)
+    p.add_argument("--from", dest="from_", type=parse_date, metavar="DATE", help="first day (default: a year ago)")
+    p.add_argument("--to", type=parse_date, metavar="DATE", help="last day (default: today)")
+    p.add_argument("--format", choices=("text", "json", "csv", "html"), default="text")
+    p.add_argument("--lang", choices=("vi", "en"), help="language (default: the language setting)")
+    p.add_argument("--output", metavar="FILE", help="write to a file instead of the screen")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("selftest", help="check through the running proxy that blocked categories are blocked")
+    common(p)
+    who = p.add_mutually_exclusive_group()
+    who.add_argument("--grade", type=int, choices=range(1, 13), metavar="N", help="test grade N only")
+    who.add_argument("--group", metavar="ID", help="test this group only")
+    p.add_argument("--proxy-host", help="address of the running proxy (default: from the settings)")
+    p.add_argument("--proxy-port", type=int, help="port of the running proxy (default: from the settings)")
+    p.set_defaults(func=cmd_selftest)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    if getattr(args, "set", None):
+        args.set = last_wins(args.set)
+    try:
+        return int(args.func(args) or 0)
+    except BrokenPipeError:  # `schoolgate explain ... | head`
+        sys.stderr.close()
+        return 0
+
+
+def last_wins(sets: list[str]) -> list[str]:
+    """A repeated `--set` of a schoolgate setting keeps its last value. mitmproxy's own
+    options keep mitmproxy's rules (some, such as `mode`, take several values)."""
+    out: list[str] = []
+    last = {spec.partition("=")[0]: i for i, spec in enumerate(sets)}
+    for i, spec in enumerate(sets):
+        name = spec.partition("=")[0]
+        if name not in BY_OPTION or last[name] == i:
+            out.append(spec)
+    return out
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ Every YAML file in `policies/` may hold any of three sections:
     clients:     which addresses belong to which group (see core.clients)
 
 Group ids are global across files; defining one twice is an error. Grades
-`grade-1` … `grade-12` always exist and inherit their level (`primary`,
-`lower-secondary`, `upper-secondary`); a file may give a grade its own rules,
-which override the level's. See docs/policies.md for the full reference.
+`grade-1` … `grade-12` exist whenever their level (`primary`,
+`lower-secondary`, `upper-secondary`) is defined, and inherit it; a file may
+give a grade its own rules, which override the level's. See docs/policies.md for the full reference.
 """
 
 from __future__ import annotations
@@ -365,7 +365,8 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
     names = _bilingual_name(spec, gid, source, errors)
     if names is None:
         names = _default_name(gid, base)
-    kind = base.kind if base else BUILTIN_KINDS.get(gid, Kind.STUDENT)
+    # A built-in group keeps its kind even when it inherits rules from another group.
+    kind = BUILTIN_KINDS.get(gid) or (base.kind if base else Kind.STUDENT)
     if "kind" in spec:
         k = spec["kind"]
         if k not in tuple(Kind):

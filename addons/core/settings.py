@@ -46,7 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
             "shipped with schoolgate."),
     Setting("timezone", str, "Asia/Ho_Chi_Minh",
             "IANA time zone in which schedules (school hours, closed hours) are read."),
-    Setting("language", str, "vi", "Language shown first on block pages and in messages.",
+    Setting("language", str, "vi", "Language shown first on block pages and in reports (the other one follows).",
             choices=("vi", "en")),
     Setting("school_name", str, "",
             "The school's name, shown on block pages and in the name of the school's CA certificate."),
@@ -61,8 +61,30 @@ SETTINGS: tuple[Setting, ...] = (
             "Seconds between checks of policies/ and blocklists/ for edits; edits apply within about "
             "twice this time."),
     Setting("max_list_errors", int, 100,
-            "Unreadable lines a list file may have before it is refused (it is also refused when more "
-            "than 10% of its lines are bad, or when it yields no entries)."),
+            "A list file is refused when it has more unreadable lines than this and they are also more "
+            "than 10% of its lines, or when it yields no entries; the previous lists stay in use."),
+    Setting("incident_retention_days", int, 30,
+            "Days a block, review, report, override or policy-change incident is kept in the local store."),
+    Setting("alert_retention_days", int, 90,
+            "Days a safeguarding alert is kept (designated staff may need longer than for ordinary blocks)."),
+    Setting("traffic_retention_days", int, 400,
+            "Days the hourly traffic counts (no devices, no sites) are kept; long enough for the yearly report."),
+    Setting("store_client_addresses", bool, False,
+            "Also store the device's IP address with each incident. Off by default: incidents carry only a "
+            "rotating pseudonym. Turn on only where the school's rules require it."),
+    Setting("client_address_retention_days", int, 7,
+            "Days a stored IP address is kept before it is erased from its incident (when "
+            "store_client_addresses is on)."),
+    Setting("pseudonym_rotation_days", int, 7,
+            "Days before the secret behind device pseudonyms is replaced and destroyed; after that, old "
+            "pseudonyms cannot be linked to new ones."),
+    Setting("incident_batch_seconds", float, 0.5,
+            "How often the incident writer commits a batch; after a crash at most this window is lost."),
+    Setting("incident_queue_size", int, 10000,
+            "Incidents waiting to be written at most; beyond this they are counted as dropped instead of "
+            "slowing the proxy."),
+    Setting("metrics_host", str, "127.0.0.1", "Address of the Prometheus metrics endpoint."),
+    Setting("metrics_port", int, 9464, "Port of the Prometheus metrics endpoint (/metrics); 0 turns it off."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 BY_OPTION = {s.option_name: s for s in SETTINGS}
@@ -83,6 +105,16 @@ class Settings:
     counsellor_contact: str = ""
     reload_interval: float = 1.0
     max_list_errors: int = 100
+    incident_retention_days: int = 30
+    alert_retention_days: int = 90
+    traffic_retention_days: int = 400
+    store_client_addresses: bool = False
+    client_address_retention_days: int = 7
+    pseudonym_rotation_days: int = 7
+    incident_batch_seconds: float = 0.5
+    incident_queue_size: int = 10000
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 9464
 
     # Resolved paths -----------------------------------------------------------------
     @property
@@ -99,6 +131,10 @@ class Settings:
     @property
     def blocklists_path(self) -> Path:
         return Path(self.blocklists_dir).expanduser() if self.blocklists_dir else PROJECT_ROOT / "blocklists"
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_path / "schoolgate.db"
 
     @property
     def ca_path(self) -> Path:
@@ -121,6 +157,8 @@ def _coerce(setting: Setting, value: Any) -> Any:
     if setting.type is bool:
         if isinstance(value, bool):
             return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
         raise ValueError("must be true or false")
     if setting.type is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -172,6 +210,17 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
     if not 1 <= s.listen_port <= 65535 and s.listen_port != 0:
         errors.error(source, lines.get("listen_port"), f"listen_port {s.listen_port} is not a TCP port",
                      "use a number from 1 to 65535 (0 picks a free port)")
+    for name in ("incident_retention_days", "alert_retention_days", "traffic_retention_days",
+                 "client_address_retention_days", "pseudonym_rotation_days", "incident_queue_size"):
+        if getattr(s, name) < 1:
+            errors.error(source, lines.get(name), f"{name} must be at least 1",
+                         f"use for example {name}: {BY_NAME[name].default}")
+    if not 0 <= s.metrics_port <= 65535:
+        errors.error(source, lines.get("metrics_port"), f"metrics_port {s.metrics_port} is not a TCP port",
+                     "use a number from 1 to 65535, or 0 to turn metrics off")
+    if s.incident_batch_seconds <= 0:
+        errors.error(source, lines.get("incident_batch_seconds"), "incident_batch_seconds must be above 0",
+                     "use for example 0.5")
     if s.reload_interval <= 0:
         errors.error(source, lines.get("reload_interval"), "reload_interval must be above 0",
                      "use for example 1.0")

@@ -120,3 +120,11 @@ def test_parse_url() -> None:
     assert r.scheme == "https" and r.port == 8443 and r.path == "/Sách" and r.query == "q=1"
     assert r.host.startswith("xn--")
     assert parse_url("example.com").url == "http://example.com/"
+
+
+def test_repeated_schoolgate_settings_keep_the_last_value() -> None:
+    from addons.cli import last_wins
+
+    assert last_wins(["schoolgate_language=en", "mode=regular", "mode=socks5", "schoolgate_language=vi"]) == [
+        "mode=regular", "mode=socks5", "schoolgate_language=vi"]
+

@@ -125,3 +125,10 @@ def test_migrated_key_is_read_with_a_warning() -> None:
 def test_a_typo_never_silently_drops_a_block() -> None:
     # An unresolved schedule is an error, not an inactive rule (fail safe on ambiguity).
     assert errors_of("groups:\n  grade-7: {categories: {games: {block_during: school_day}}}")
+
+
+def test_builtin_group_keeps_its_kind_when_inheriting() -> None:
+    from tests.core.policy_helpers import BASE
+
+    p = compile_ok(BASE.replace("staff: {}", "staff: {inherits: upper-secondary}"), base=False)
+    assert p.groups["staff"].kind is Kind.STAFF
