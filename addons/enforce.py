@@ -8,6 +8,7 @@ error is logged. A later addon (BlockPage) turns the short 403 into a full page.
 from __future__ import annotations
 
 import logging
+import time
 
 from mitmproxy import http
 from mitmproxy.net.http import url
@@ -16,6 +17,8 @@ from addons.core.domains import HostError, normalise_host
 from addons.core.model import (
     BLOCKED_KEY,
     CLIENT_KEY,
+    DECISION_SECONDS_KEY,
+    SELFTEST_KEY,
     VERDICT_KEY,
     Action,
     ClientInfo,
@@ -63,8 +66,10 @@ class Enforce:
             return
         snapshot = self.runtime.snapshot
         client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
+        start = time.perf_counter()
         try:
             verdict = self.decide(flow, snapshot, client)
+            flow.metadata[DECISION_SECONDS_KEY] = time.perf_counter() - start
         except Exception:
             logger.exception("Enforcement failed; blocking the request (fail closed).")
             if _is_staff(client, snapshot):
@@ -74,6 +79,11 @@ class Enforce:
         if verdict.action is Action.BLOCK:
             flow.metadata[BLOCKED_KEY] = True
             flow.response = minimal_block(verdict)
+        elif flow.metadata.get(SELFTEST_KEY):
+            # A selftest probe checks the decision only: it never goes upstream.
+            flow.response = http.Response.make(
+                200, b"schoolgate selftest: allowed\n",
+                {"Content-Type": "text/plain", "X-Schoolgate-Reason": verdict.reason.value})
 
     @staticmethod
     def decide(flow: http.HTTPFlow, snapshot: Snapshot | None, client: ClientInfo | None) -> Verdict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from mitmproxy import exceptions
@@ -58,6 +59,7 @@ class PolicyLoader:
         for w in result.warnings:
             logger.warning("%s", w)
         self.runtime.snapshot = result.snapshot
+        self.runtime.stats.policy_loaded_at = time.time()
         self._signature = signature
         self.last_error = None
         info = result.snapshot.info
@@ -90,12 +92,14 @@ class PolicyLoader:
         except ConfigErrors as e:
             self._signature = signature  # report a broken edit once, not every second
             self.reload_failures += 1
+            self.runtime.stats.reload_failures += 1
             self.last_error = str(e)
             logger.error("Policy change refused; the previous policy stays active:\n%s", e)
             return False
         except Exception as e:  # an unexpected failure must not stop the watcher
             self._signature = signature
             self.reload_failures += 1
+            self.runtime.stats.reload_failures += 1
             self.last_error = repr(e)
             logger.exception("Policy reload failed; the previous policy stays active.")
             return False

@@ -9,6 +9,8 @@ from addons.blockpage import BlockPage
 from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
 from addons.enforce import Enforce
+from addons.incidents import IncidentLog
+from addons.metrics import Metrics
 from addons.policy_loader import PolicyLoader
 from addons.settings import SchoolgateSettings
 
@@ -20,6 +22,8 @@ def make_addons(runtime: Runtime) -> list[Any]:
         ClientIdentify(runtime),
         Enforce(runtime),
         BlockPage(runtime),
+        IncidentLog(runtime),
+        Metrics(runtime),
     ]
 
 

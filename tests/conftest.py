@@ -26,7 +26,8 @@ def tree(tmp_path: Path) -> tuple[Path, Path]:
 def settings(tree: tuple[Path, Path], tmp_path: Path) -> Settings:
     policies, blocklists = tree
     return Settings(policies_dir=str(policies), blocklists_dir=str(blocklists),
-                    data_dir=str(tmp_path / "data"), reload_interval=0.2)
+                    data_dir=str(tmp_path / "data"), reload_interval=0.2, metrics_port=0,
+                    incident_batch_seconds=0.1)
 
 
 @pytest.fixture(scope="session")
@@ -44,6 +45,8 @@ def proxy_args(settings: Settings, upstream: Upstream) -> list[str]:
         "--set", f"schoolgate_blocklists_dir={settings.blocklists_dir}",
         "--set", f"schoolgate_data_dir={settings.data_dir}",
         "--set", f"schoolgate_reload_interval={settings.reload_interval}",
+        "--set", f"schoolgate_metrics_port={settings.metrics_port}",
+        "--set", f"schoolgate_incident_batch_seconds={settings.incident_batch_seconds}",
     ]
 
 
@@ -72,7 +75,8 @@ def shared_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     base = tmp_path_factory.mktemp("tree")
     policies, blocklists = make_tree(base)
     return Settings(policies_dir=str(policies), blocklists_dir=str(blocklists),
-                    data_dir=str(base / "data"), reload_interval=0.2)
+                    data_dir=str(base / "data"), reload_interval=0.2, metrics_port=0,
+                    incident_batch_seconds=0.1)
 
 
 @pytest.fixture(scope="module")

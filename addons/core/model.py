@@ -109,9 +109,13 @@ class ClientInfo:
     address: str
     group: str
     range_name: str | None = None
+    selftest: bool = False  # decided as `group` on behalf of `schoolgate selftest`
 
 
 # flow.metadata keys: the contract between addons (they never import each other).
 CLIENT_KEY = "schoolgate.client"  # ClientInfo, written by ClientIdentify only
 VERDICT_KEY = "schoolgate.verdict"  # Verdict, written by Enforce (and later content scanners)
 BLOCKED_KEY = "schoolgate.blocked"  # True when the response is schoolgate's short 403
+DECISION_SECONDS_KEY = "schoolgate.decision_seconds"  # float, written by Enforce
+SELFTEST_KEY = "schoolgate.selftest"  # True for an authenticated `schoolgate selftest` request
+SELFTEST_HEADER = "X-Schoolgate-Selftest"  # "<token> <group id>", removed before anything else sees it

@@ -4,6 +4,7 @@ attribute assignment; each hook reads `runtime.snapshot` once."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
@@ -41,9 +42,21 @@ class Snapshot:
         return decide(req, group, self.lists, at or self.now())
 
 
+@dataclass
+class Stats:
+    """Figures the addons publish for metrics and status (no per-child data)."""
+
+    reload_failures: int = 0
+    policy_loaded_at: float = 0.0
+    started_at: float = 0.0
+    # Live figures registered by the addon that owns them, read at scrape time.
+    gauges: dict[str, Callable[[], float]] = field(default_factory=dict)
+
+
 class Runtime:
     """Shared by the addons of one proxy process (passed in their constructors)."""
 
     def __init__(self) -> None:
         self.snapshot: Snapshot | None = None
         self.settings: Any = None
+        self.stats = Stats()

@@ -1,0 +1,96 @@
+"""IncidentLog: turns final verdicts into minimal incidents and hourly counts,
+written by the store's single writer; runs retention and key rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from mitmproxy import http
+
+from addons.core import __version__
+from addons.core.domains import HostError, normalise_host
+from addons.core.model import CLIENT_KEY, SELFTEST_KEY, VERDICT_KEY, Action, ClientInfo, Verdict
+from addons.core.privacy import Pseudonymizer, block_incident, traffic_key
+from addons.core.settings import Settings
+from addons.core.snapshot import Runtime
+from addons.infra.keys import load_or_rotate
+from addons.infra.store import Writer
+from addons.infra.tasks import cancel, spawn
+
+logger = logging.getLogger(__name__)
+
+LOGGED_KEY = "schoolgate.logged"
+MAINTENANCE_SECONDS = 3600.0
+
+
+class IncidentLog:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.writer: Writer | None = None
+        self.pseudonymize: Pseudonymizer | None = None
+        self._task: asyncio.Task[Any] | None = None
+
+    async def running(self) -> None:
+        settings: Settings = self.runtime.settings
+        self.writer = Writer(settings.db_path, batch_seconds=settings.incident_batch_seconds,
+                             max_queue=settings.incident_queue_size, version=__version__)
+        await self.writer.start()
+        self.pseudonymize = load_or_rotate(settings.data_path, settings.pseudonym_rotation_days)
+        writer = self.writer
+        self.runtime.stats.gauges["incident_queue_depth"] = lambda: writer.queue_depth
+        self.runtime.stats.gauges["incidents_dropped"] = lambda: writer.dropped
+        self._task = spawn(self._maintenance(), name="schoolgate retention and key rotation")
+
+    async def done(self) -> None:
+        await cancel(self._task)
+        if self.writer is not None:
+            await self.writer.close()  # SIGTERM: everything queued is written first
+            self.writer = None
+
+    async def _maintenance(self) -> None:
+        while True:
+            await self.maintain()
+            await asyncio.sleep(MAINTENANCE_SECONDS)
+
+    async def maintain(self, now: float | None = None) -> dict[str, int]:
+        settings: Settings = self.runtime.settings
+        now = time.time() if now is None else now
+        self.pseudonymize = load_or_rotate(settings.data_path, settings.pseudonym_rotation_days, now)
+        assert self.writer is not None
+        removed = await self.writer.retention(
+            int(now), incident_days=settings.incident_retention_days,
+            alert_days=settings.alert_retention_days, traffic_days=settings.traffic_retention_days,
+            address_days=settings.client_address_retention_days)
+        if any(removed.values()):
+            logger.info("Retention: removed %s.", ", ".join(f"{v} {k}" for k, v in removed.items() if v))
+        return removed
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self.record(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self.record(flow)
+
+    def record(self, flow: http.HTTPFlow) -> None:
+        verdict: Verdict | None = flow.metadata.get(VERDICT_KEY)
+        if verdict is None or flow.metadata.get(LOGGED_KEY) is verdict or self.writer is None:
+            return
+        if flow.metadata.get(SELFTEST_KEY):
+            return  # selftest probes are not children's traffic
+        flow.metadata[LOGGED_KEY] = verdict
+        now = int(time.time())
+        self.writer.count(traffic_key(verdict, now))
+        if verdict.action is not Action.BLOCK:
+            return
+        settings: Settings = self.runtime.settings
+        client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
+        ref = self.pseudonymize(client.address) if client and client.address and self.pseudonymize else None
+        addr = client.address if client and settings.store_client_addresses else None
+        try:
+            host = normalise_host(flow.request.pretty_host)
+        except HostError:
+            host = flow.request.pretty_host[:253]
+        self.writer.add_incident(block_incident(verdict, host, flow.request.path, now, ref, addr))

@@ -1,0 +1,307 @@
+"""The local SQLite store: WAL mode, named migrations, one writer task that
+batches inserts, reads on separate connections.
+
+The writer never slows request handling: `add_incident` and `count` only touch
+memory. Incidents wait in a bounded queue; when it is full they are dropped and
+counted (the `incidents_dropped` figure and the `dropped_incidents` table), while
+the hourly traffic counts, which are bounded by groups x categories, are kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import astuple
+from pathlib import Path
+
+import aiosqlite
+
+from ..core.privacy import INCIDENT_FIELDS, Incident, TrafficKey
+from .tasks import cancel, spawn
+
+logger = logging.getLogger(__name__)
+
+DB_NAME = "schoolgate.db"
+
+# Named migrations, applied in order, each in one transaction with its record.
+# Never edit a released migration: add a new one.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    ("0001_incidents", """
+        CREATE TABLE incidents (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            group_id TEXT NOT NULL,
+            grade INTEGER,
+            level TEXT,
+            reason TEXT NOT NULL,
+            category TEXT,
+            host TEXT,
+            path TEXT,
+            client_ref TEXT,
+            client_addr TEXT,
+            detail TEXT
+        );
+        CREATE INDEX incidents_ts ON incidents (ts);
+        CREATE INDEX incidents_kind_ts ON incidents (kind, ts);
+    """),
+    ("0002_traffic_hourly", """
+        CREATE TABLE traffic_hourly (
+            hour INTEGER NOT NULL,
+            group_id TEXT NOT NULL,
+            level TEXT NOT NULL,
+            category TEXT NOT NULL,
+            action TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (hour, group_id, category, action, reason)
+        ) WITHOUT ROWID;
+    """),
+    ("0003_proxy_runs", """
+        CREATE TABLE proxy_runs (
+            id INTEGER PRIMARY KEY,
+            started INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL,
+            stopped INTEGER,
+            version TEXT NOT NULL
+        );
+        CREATE TABLE dropped_incidents (
+            hour INTEGER PRIMARY KEY,
+            count INTEGER NOT NULL
+        );
+    """),
+    ("0004_selftests", """
+        CREATE TABLE selftests (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            group_id TEXT NOT NULL,
+            checks INTEGER NOT NULL,
+            failures INTEGER NOT NULL,
+            detail TEXT NOT NULL
+        );
+    """),
+)
+
+
+def db_path(data_dir: Path) -> Path:
+    return data_dir / DB_NAME
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses at most the last commit
+    conn.execute("PRAGMA busy_timeout=5000")
+    conn.execute("PRAGMA foreign_keys=ON")
+
+
+def migrate(path: Path) -> list[str]:
+    """Apply pending migrations; returns the names applied. Safe to run from several processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    applied: list[str] = []
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        _configure(conn)
+        conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied INTEGER NOT NULL)")
+        for name, sql in MIGRATIONS:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                if conn.execute("SELECT 1 FROM schema_migrations WHERE name = ?", (name,)).fetchone():
+                    conn.execute("ROLLBACK")
+                    continue
+                for statement in (s.strip() for s in sql.split(";")):
+                    if statement:
+                        conn.execute(statement)
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (name, int(time.time())))
+                conn.execute("COMMIT")
+                applied.append(name)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+    finally:
+        conn.close()
+    return applied
+
+
+@contextlib.contextmanager
+def read_connection(path: Path) -> Iterator[sqlite3.Connection]:
+    """A read-only connection (reports, CLI, dashboard queries)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.row_factory = sqlite3.Row
+        yield conn
+    finally:
+        conn.close()
+
+
+_INSERT_INCIDENT = (
+    f"INSERT INTO incidents ({', '.join(INCIDENT_FIELDS)}) VALUES ({', '.join('?' * len(INCIDENT_FIELDS))})"
+)
+_UPSERT_TRAFFIC = """
+    INSERT INTO traffic_hourly (hour, group_id, level, category, action, reason, count)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (hour, group_id, category, action, reason) DO UPDATE SET count = count + excluded.count
+"""
+
+
+class Writer:
+    """The one writer of a store. Call `start` in the event loop, `close` at the end."""
+
+    def __init__(self, path: Path, *, batch_seconds: float = 0.5, max_queue: int = 10_000,
+                 max_batch: int = 2_000, version: str = ""):
+        self.path = path
+        self.batch_seconds = batch_seconds
+        self.max_batch = max_batch
+        self.version = version
+        self._queue: asyncio.Queue[Incident] = asyncio.Queue(max_queue)
+        self._counts: Counter[TrafficKey] = Counter()
+        self._dropped_pending: Counter[int] = Counter()
+        self._db: aiosqlite.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._run_id: int | None = None
+        self._wake = asyncio.Event()
+        self.dropped = 0  # incidents dropped since start (the queue was full)
+        self.written = 0
+        self.batches = 0
+
+    # -- called from request hooks: memory only ---------------------------------------
+    def add_incident(self, incident: Incident) -> bool:
+        try:
+            self._queue.put_nowait(incident)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            self._dropped_pending[incident.ts - incident.ts % 3600] += 1
+            return False
+        if self._queue.qsize() >= self.max_batch:
+            self._wake.set()
+        return True
+
+    def count(self, key: TrafficKey, n: int = 1) -> None:
+        self._counts[key] += n
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        await asyncio.to_thread(migrate, self.path)
+        self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        now = int(time.time())
+        cur = await self._db.execute(
+            "INSERT INTO proxy_runs (started, last_seen, version) VALUES (?, ?, ?)", (now, now, self.version))
+        self._run_id = cur.lastrowid
+        self._task = spawn(self._loop(), name="schoolgate incident writer")
+
+    async def close(self) -> None:
+        """Write everything still queued (SIGTERM path), then close."""
+        await cancel(self._task)
+        self._task = None
+        if self._db is None:
+            return
+        while not self._queue.empty() or self._counts or self._dropped_pending:
+            await self._write_batch()
+        await self._db.execute("UPDATE proxy_runs SET stopped = ?, last_seen = ? WHERE id = ?",
+                               (int(time.time()), int(time.time()), self._run_id))
+        await self._db.close()
+        self._db = None
+
+    async def flush(self) -> None:
+        while not self._queue.empty() or self._counts or self._dropped_pending:
+            await self._write_batch()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.batch_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                await self._write_batch()
+            except sqlite3.Error:
+                logger.exception("Could not write incidents; will retry in the next batch.")
+
+    async def _write_batch(self) -> None:
+        assert self._db is not None
+        batch: list[Incident] = []
+        while len(batch) < self.max_batch:
+            try:
+                batch.append(self._queue.get_nowait())
+            except asyncio.QueueEmpty:
+                break
+        counts, self._counts = self._counts, Counter()
+        dropped, self._dropped_pending = self._dropped_pending, Counter()
+        db = self._db
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            if batch:
+                await db.executemany(_INSERT_INCIDENT, [astuple(i) for i in batch])
+            if counts:
+                await db.executemany(_UPSERT_TRAFFIC, [
+                    (k.hour, k.group_id, k.level, k.category, k.action, k.reason, n) for k, n in counts.items()])
+            if dropped:
+                await db.executemany(
+                    "INSERT INTO dropped_incidents VALUES (?, ?) "
+                    "ON CONFLICT (hour) DO UPDATE SET count = count + excluded.count", list(dropped.items()))
+            await db.execute("UPDATE proxy_runs SET last_seen = ? WHERE id = ?", (int(time.time()), self._run_id))
+            await db.execute("COMMIT")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                await db.execute("ROLLBACK")
+            # Put the counts back; the incidents of a failed batch are lost and counted.
+            self._counts.update(counts)
+            self._dropped_pending.update(dropped)
+            for i in batch:
+                self.dropped += 1
+                self._dropped_pending[i.ts - i.ts % 3600] += 1
+            raise
+        self.written += len(batch)
+        self.batches += 1
+
+    async def retention(self, now: int, *, incident_days: int, alert_days: int, traffic_days: int,
+                        address_days: int) -> dict[str, int]:
+        """Delete what is older than the retention periods; returns rows removed per kind."""
+        assert self._db is not None
+        day = 86_400
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            removed = {}
+            cur = await db.execute("DELETE FROM incidents WHERE kind != 'alert' AND ts < ?", (now - incident_days * day,))
+            removed["incidents"] = cur.rowcount
+            cur = await db.execute("DELETE FROM incidents WHERE kind = 'alert' AND ts < ?", (now - alert_days * day,))
+            removed["alerts"] = cur.rowcount
+            cur = await db.execute("UPDATE incidents SET client_addr = NULL WHERE client_addr IS NOT NULL AND ts < ?",
+                                   (now - address_days * day,))
+            removed["addresses"] = cur.rowcount
+            cur = await db.execute("DELETE FROM traffic_hourly WHERE hour < ?", (now - traffic_days * day,))
+            removed["traffic_hours"] = cur.rowcount
+            await db.execute("DELETE FROM dropped_incidents WHERE hour < ?", (now - traffic_days * day,))
+            await db.execute("DELETE FROM proxy_runs WHERE last_seen < ?", (now - traffic_days * day,))
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        return removed
+
+
+@contextlib.asynccontextmanager
+async def reader(path: Path) -> AsyncIterator[aiosqlite.Connection]:
+    """An async read-only connection, separate from the writer's."""
+    db = await aiosqlite.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA busy_timeout=5000")
+        yield db
+    finally:
+        await db.close()

@@ -1,0 +1,136 @@
+"""Metrics: Prometheus counters fed from verdicts, on schoolgate's own registry,
+served on 127.0.0.1:9464/metrics by default.
+
+Labels are bounded on purpose: action, reason, category (ids from
+categories.yaml), level. Never a client, pseudonym, host or URL.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from mitmproxy import http
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from addons.core import __version__
+from addons.core.model import DECISION_SECONDS_KEY, SELFTEST_KEY, VERDICT_KEY, Verdict
+from addons.core.settings import Settings
+from addons.core.snapshot import Runtime
+
+logger = logging.getLogger(__name__)
+
+COUNTED_KEY = "schoolgate.counted"
+LEVELS = ("preschool", "primary", "lower-secondary", "upper-secondary")
+
+
+def level_label(verdict: Verdict) -> str:
+    return verdict.level if verdict.level in LEVELS else "none"
+
+
+class _RuntimeCollector(Collector):
+    """Figures read from the runtime at scrape time."""
+
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+
+    def collect(self) -> Iterator[Any]:
+        stats = self.runtime.stats
+        reloads = CounterMetricFamily("schoolgate_reload_failures", "Policy or list edits refused at reload.")
+        reloads.add_metric([], stats.reload_failures)
+        yield reloads
+        loaded = GaugeMetricFamily("schoolgate_policy_loaded_timestamp_seconds",
+                                   "When the running policy was loaded.")
+        loaded.add_metric([], stats.policy_loaded_at)
+        yield loaded
+        depth = stats.gauges.get("incident_queue_depth")
+        g = GaugeMetricFamily("schoolgate_incident_queue_depth", "Incidents waiting to be written.")
+        g.add_metric([], float(depth()) if depth else 0.0)
+        yield g
+        dropped = stats.gauges.get("incidents_dropped")
+        c = CounterMetricFamily("schoolgate_incidents_dropped",
+                                "Incidents not written because the writer fell behind (counted instead).")
+        c.add_metric([], float(dropped()) if dropped else 0.0)
+        yield c
+        outbox = stats.gauges.get("export_outbox_depth")
+        o = GaugeMetricFamily("schoolgate_export_outbox_depth", "Department reports waiting to be delivered.")
+        o.add_metric([], float(outbox()) if outbox else 0.0)
+        yield o
+        snap = self.runtime.snapshot
+        entries = GaugeMetricFamily("schoolgate_list_entries", "Listed domains and URLs per category.",
+                                    labels=["category"])
+        if snap is not None:
+            per_cat: dict[str, int] = {}
+            for source in getattr(snap.lists, "sources", ()):
+                per_cat[source.category] = per_cat.get(source.category, 0) + source.entries
+            for cat in snap.categories.by_id:
+                entries.add_metric([cat], per_cat.get(cat, 0))
+        yield entries
+        up = GaugeMetricFamily("schoolgate_start_time_seconds", "When this proxy process started.")
+        up.add_metric([], stats.started_at)
+        yield up
+
+
+class Metrics:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "schoolgate_requests", "Requests decided, by action, reason, category and school level.",
+            ["action", "reason", "category", "level"], registry=self.registry)
+        self.decision = Histogram(
+            "schoolgate_decision_seconds", "Time to decide one request (policy and list lookups).",
+            buckets=(0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.005, 0.01, 0.05),
+            registry=self.registry)
+        self.up = Gauge("schoolgate_up", "1 while the proxy is running.", registry=self.registry)
+        Info("schoolgate_build", "schoolgate version.", registry=self.registry).info({"version": __version__})
+        self.registry.register(_RuntimeCollector(runtime))
+        self._server: Any = None
+        self._thread: Any = None
+        self.port: int | None = None
+
+    def running(self) -> None:
+        settings: Settings = self.runtime.settings
+        self.runtime.stats.started_at = self.runtime.stats.started_at or time.time()
+        self.up.set(1)
+        if not settings.metrics_port:
+            return
+        try:
+            self._server, self._thread = start_http_server(settings.metrics_port, settings.metrics_host,
+                                                           registry=self.registry)
+        except OSError as e:
+            logger.error("Cannot serve metrics on %s:%s: %s. Fix: choose another metrics_port, or 0 to "
+                         "turn metrics off.", settings.metrics_host, settings.metrics_port, e)
+            return
+        self.port = self._server.server_port
+        logger.info("Prometheus metrics at http://%s:%s/metrics", settings.metrics_host, self.port)
+
+    def done(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self.observe(flow)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self.observe(flow)
+
+    def observe(self, flow: http.HTTPFlow) -> None:
+        verdict: Verdict | None = flow.metadata.get(VERDICT_KEY)
+        if verdict is None or flow.metadata.get(COUNTED_KEY) is verdict or flow.metadata.get(SELFTEST_KEY):
+            return
+        flow.metadata[COUNTED_KEY] = verdict
+        snap = self.runtime.snapshot
+        category = verdict.category or "none"
+        if snap is not None and category != "none" and category not in snap.categories.by_id:
+            category = "other"  # never let an unexpected value grow the label set
+        self.requests.labels(verdict.action.value, verdict.reason.value, category, level_label(verdict)).inc()
+        seconds = flow.metadata.get(DECISION_SECONDS_KEY)
+        if seconds is not None:
+            self.decision.observe(seconds)

@@ -1,0 +1,62 @@
+import sqlite3
+import time
+from dataclasses import replace
+
+from addons.core.settings import Settings
+from addons.incidents import IncidentLog
+from tests.addons.conftest import Chain
+
+
+async def make_log(chain: Chain, **changes: object) -> IncidentLog:
+    if changes:
+        chain.runtime.settings = replace(chain.runtime.settings, **changes)
+    log = IncidentLog(chain.runtime)
+    await log.running()
+    return log
+
+
+async def test_blocks_become_minimal_incidents_and_allowed_traffic_only_counts(chain: Chain) -> None:
+    log = await make_log(chain)
+    blocked = chain.request(chain.flow("http://bet.test/page?name=An&phone=0912345678", client="127.0.0.7"))
+    log.response(blocked)
+    log.response(blocked)  # the same verdict is recorded once
+    allowed = chain.request(chain.flow("http://school.test/homework", client="127.0.0.7"))
+    log.error(allowed)
+    await log.done()
+    settings: Settings = chain.runtime.settings
+    with sqlite3.connect(settings.db_path) as conn:
+        rows = conn.execute("SELECT group_id, grade, level, reason, category, host, path, client_ref, client_addr "
+                            "FROM incidents").fetchall()
+        assert len(rows) == 1
+        group, grade, level, reason, category, host, path, ref, addr = rows[0]
+        assert (group, grade, level, reason, category, host, path) == (
+            "grade-7", 7, "lower-secondary", "category", "gambling", "bet.test", "/page")
+        assert addr is None and "127.0.0.7" not in ref
+        counts = conn.execute("SELECT group_id, category, action, count FROM traffic_hourly ORDER BY action").fetchall()
+        assert counts == [("grade-7", "", "allow", 1), ("grade-7", "gambling", "block", 1)]
+        # nothing about the allowed request beyond the count
+        assert not conn.execute("SELECT 1 FROM incidents WHERE host = 'school.test'").fetchone()
+
+
+async def test_raw_addresses_only_when_the_admin_asks(chain: Chain) -> None:
+    log = await make_log(chain, store_client_addresses=True)
+    log.response(chain.request(chain.flow("http://bet.test/", client="127.0.0.7")))
+    await log.done()
+    with sqlite3.connect(chain.runtime.settings.db_path) as conn:
+        assert conn.execute("SELECT client_addr FROM incidents").fetchone()[0] == "127.0.0.7"
+
+
+async def test_maintenance_rotates_and_applies_retention(chain: Chain) -> None:
+    log = await make_log(chain)
+    before = log.pseudonymize
+    assert before is not None
+    removed = await log.maintain(now=time.time() + 8 * 86400)
+    assert log.pseudonymize is not None and log.pseudonymize("x") != before("x")
+    assert set(removed) == {"incidents", "alerts", "addresses", "traffic_hours"}
+    assert chain.runtime.stats.gauges["incident_queue_depth"]() == 0
+    await log.done()
+
+
+def test_flows_without_a_verdict_are_ignored(chain: Chain) -> None:
+    log = IncidentLog(chain.runtime)
+    log.response(chain.flow("http://x.test/"))  # no writer, no verdict: nothing happens

@@ -1,0 +1,42 @@
+from prometheus_client import generate_latest
+
+from addons.metrics import Metrics
+from tests.addons.conftest import Chain
+
+
+def scrape(m: Metrics) -> str:
+    return generate_latest(m.registry).decode()
+
+
+def test_verdicts_are_counted_with_bounded_labels(chain: Chain) -> None:
+    m = Metrics(chain.runtime)
+    for i in range(50):  # many different hosts, one label set
+        m.response(chain.request(chain.flow(f"http://site{i}.bet.test/", client="127.0.0.7")))
+    m.response(chain.request(chain.flow("http://school.test/", client="127.0.0.3")))
+    text = scrape(m)
+    assert ('schoolgate_requests_total{action="block",category="gambling",level="lower-secondary",'
+            'reason="category"} 50.0') in text
+    assert 'schoolgate_requests_total{action="allow",category="none",level="primary",reason="default"} 1.0' in text
+    assert "bet.test" not in text and "127.0.0" not in text
+    assert "schoolgate_decision_seconds_count 51.0" in text
+    assert 'schoolgate_list_entries{category="gambling"} 2.0' in text
+    assert 'schoolgate_build_info{version="0.1.0"}' in text
+
+
+def test_counted_once_and_runtime_figures(chain: Chain) -> None:
+    m = Metrics(chain.runtime)
+    f = chain.request(chain.flow("http://bet.test/"))
+    m.response(f)
+    m.error(f)
+    assert 'reason="category"} 1.0' in scrape(m)
+    chain.runtime.stats.reload_failures = 3
+    chain.runtime.stats.gauges["incidents_dropped"] = lambda: 7
+    text = scrape(m)
+    assert "schoolgate_reload_failures_total 3.0" in text and "schoolgate_incidents_dropped_total 7.0" in text
+
+
+def test_metrics_port_zero_serves_nothing(chain: Chain) -> None:
+    m = Metrics(chain.runtime)
+    m.running()
+    assert m.port is None
+    m.done()
