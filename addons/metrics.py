@@ -13,7 +13,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from mitmproxy import http
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+    start_http_server,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -23,6 +31,8 @@ from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 
 logger = logging.getLogger(__name__)
+
+disable_created_metrics()  # no *_created series: they double the series count for no use here
 
 COUNTED_KEY = "schoolgate.counted"
 LEVELS = ("preschool", "primary", "lower-secondary", "upper-secondary")
@@ -61,15 +71,17 @@ class _RuntimeCollector(Collector):
         o.add_metric([], float(outbox()) if outbox else 0.0)
         yield o
         snap = self.runtime.snapshot
-        entries = GaugeMetricFamily("schoolgate_list_entries", "Listed domains and URLs per category.",
-                                    labels=["category"])
+        entries = GaugeMetricFamily("schoolgate_list_entries", "Entries per list source (configured files).",
+                                    labels=["source", "category"])
+        updated = GaugeMetricFamily("schoolgate_list_last_update_timestamp_seconds",
+                                    "When each list source was last successfully updated.",
+                                    labels=["source", "category"])
         if snap is not None:
-            per_cat: dict[str, int] = {}
             for source in getattr(snap.lists, "sources", ()):
-                per_cat[source.category] = per_cat.get(source.category, 0) + source.entries
-            for cat in snap.categories.by_id:
-                entries.add_metric([cat], per_cat.get(cat, 0))
+                entries.add_metric([source.path, source.category], source.entries)
+                updated.add_metric([source.path, source.category], source.updated)
         yield entries
+        yield updated
         up = GaugeMetricFamily("schoolgate_start_time_seconds", "When this proxy process started.")
         up.add_metric([], stats.started_at)
         yield up

@@ -61,3 +61,17 @@ def test_every_setting_is_documented(setting: str) -> None:
 @pytest.mark.parametrize("reason", [r.value for r in Reason])
 def test_every_reason_code_is_documented(reason: str) -> None:
     assert f"`{reason}`" in (DOCS / "policies.md").read_text("utf-8")
+
+
+def test_every_metric_is_documented() -> None:
+    from prometheus_client import generate_latest
+
+    from addons.core.snapshot import Runtime
+    from addons.metrics import Metrics
+
+    text = generate_latest(Metrics(Runtime()).registry).decode()
+    doc = (DOCS / "monitoring.md").read_text("utf-8")
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            name = line.split()[2]
+            assert f"`{name}`" in doc, f"docs/monitoring.md does not describe {name}"

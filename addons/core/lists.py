@@ -168,6 +168,7 @@ class SourceMeta:
     category: str
     kind: str  # "domains" or "urls"
     entries: int = 0
+    updated: float = 0.0  # when this copy of the list was last changed (unix time)
 
 
 def _bucket_bits(count: int) -> int:

@@ -27,7 +27,7 @@ logger = logging.getLogger(__name__)
 
 POLICY_FILE_CAP = 4 * 1024 * 1024
 LIST_FILE_CAP = 1024 * 1024 * 1024
-INDEX_FORMAT = "2"
+INDEX_FORMAT = "3"
 # Files in blocklists/ that are not category lists.
 RESERVED = {"categories.yaml", "sources.yaml", "services.yaml", "safesearch.yaml", "README.md",
             "LICENSE", "LICENSES.md", "SOURCES.md"}
@@ -178,7 +178,11 @@ def build_list_index(files: list[ListFile], categories: Categories, settings: Se
             continue
         src = len(sources)
         c = cat_index[lf.category]
-        sources.append(corelists.SourceMeta(lf.shown, lf.category, lf.fmt.value, parsed.entries))
+        try:
+            updated = lf.path.stat().st_mtime
+        except OSError:
+            updated = 0.0
+        sources.append(corelists.SourceMeta(lf.shown, lf.category, lf.fmt.value, parsed.entries, updated))
         domains.extend((d, c, src, line) for line, d in parsed.domains)
         urls.extend((h, p, c, src, line) for line, h, p in parsed.urls)
     if len(errors.errors) > before:

@@ -19,7 +19,8 @@ def test_verdicts_are_counted_with_bounded_labels(chain: Chain) -> None:
     assert 'schoolgate_requests_total{action="allow",category="none",level="primary",reason="default"} 1.0' in text
     assert "bet.test" not in text and "127.0.0" not in text
     assert "schoolgate_decision_seconds_count 51.0" in text
-    assert 'schoolgate_list_entries{category="gambling"} 2.0' in text
+    assert 'schoolgate_list_entries{category="gambling",source="blocklists/gambling/domains"} 1.0' in text
+    assert 'schoolgate_list_last_update_timestamp_seconds{category="gambling",source="blocklists/gambling.txt"}' in text
     assert 'schoolgate_build_info{version="0.1.0"}' in text
 
 
