@@ -13,7 +13,14 @@ from mitmproxy import http
 from addons.core import __version__
 from addons.core.domains import HostError, normalise_host
 from addons.core.model import CLIENT_KEY, SELFTEST_KEY, VERDICT_KEY, Action, ClientInfo, Verdict
-from addons.core.privacy import Pseudonymizer, block_incident, traffic_key
+from addons.core.privacy import (
+    Incident,
+    IncidentKind,
+    Pseudonymizer,
+    Severity,
+    block_incident,
+    traffic_key,
+)
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.infra.keys import load_or_rotate
@@ -24,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 LOGGED_KEY = "schoolgate.logged"
 MAINTENANCE_SECONDS = 3600.0
+POLICY_WATCH_SECONDS = 1.0
 
 
 class IncidentLog:
@@ -32,6 +40,8 @@ class IncidentLog:
         self.writer: Writer | None = None
         self.pseudonymize: Pseudonymizer | None = None
         self._task: asyncio.Task[Any] | None = None
+        self._seen_version: str | None = None
+        self._seen_failures = 0
 
     async def running(self) -> None:
         settings: Settings = self.runtime.settings
@@ -51,9 +61,32 @@ class IncidentLog:
             self.writer = None
 
     async def _maintenance(self) -> None:
+        last = 0.0
         while True:
-            await self.maintain()
-            await asyncio.sleep(MAINTENANCE_SECONDS)
+            if time.monotonic() - last >= MAINTENANCE_SECONDS:
+                await self.maintain()
+                last = time.monotonic()
+            self.note_policy_changes()
+            await asyncio.sleep(POLICY_WATCH_SECONDS)
+
+    def note_policy_changes(self) -> None:
+        """Record each policy version the proxy switched to, and each refused edit."""
+        snap = self.runtime.snapshot
+        stats = self.runtime.stats
+        if self.writer is None or snap is None:
+            return
+        now = int(time.time())
+        if self._seen_version is None:
+            self._seen_version, self._seen_failures = snap.version, stats.reload_failures
+            return
+        if snap.version != self._seen_version:
+            self._seen_version = snap.version
+            self.writer.add_incident(Incident(now, IncidentKind.POLICY, Severity.INFO, "*", None, None,
+                                              "reloaded", detail=f"version {snap.version}"))
+        if stats.reload_failures != self._seen_failures:
+            self._seen_failures = stats.reload_failures
+            self.writer.add_incident(Incident(now, IncidentKind.POLICY, Severity.INFO, "*", None, None,
+                                              "refused", detail=f"version {snap.version} kept"))
 
     async def maintain(self, now: float | None = None) -> dict[str, int]:
         settings: Settings = self.runtime.settings

@@ -60,3 +60,22 @@ async def test_maintenance_rotates_and_applies_retention(chain: Chain) -> None:
 def test_flows_without_a_verdict_are_ignored(chain: Chain) -> None:
     log = IncidentLog(chain.runtime)
     log.response(chain.flow("http://x.test/"))  # no writer, no verdict: nothing happens
+
+
+async def test_policy_changes_are_recorded(chain: Chain) -> None:
+    from dataclasses import replace as dc_replace
+
+    log = await make_log(chain)
+    log.note_policy_changes()  # the first version is the baseline
+    snap = chain.runtime.snapshot
+    assert snap is not None
+    chain.runtime.snapshot = dc_replace(snap, version="new-version")
+    log.note_policy_changes()
+    chain.runtime.stats.reload_failures += 1
+    log.note_policy_changes()
+    log.note_policy_changes()  # nothing new
+    await log.done()
+    with sqlite3.connect(chain.runtime.settings.db_path) as conn:
+        rows = conn.execute("SELECT kind, reason, detail FROM incidents ORDER BY id").fetchall()
+    assert rows == [("policy_change", "reloaded", "version new-version"),
+                    ("policy_change", "refused", "version new-version kept")]
