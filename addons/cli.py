@@ -307,6 +307,18 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     return 0 if not failures else 1
 
 
+# ----------------------------------------------------------------------------- lists
+
+
+def cmd_lists(args: argparse.Namespace) -> int:
+    from addons.infra import lists_cli
+
+    if args.lists_command in ("sign", "keygen"):
+        return lists_cli.sign_or_keygen(args)
+    settings = resolve_settings(args)
+    return lists_cli.update_or_status(args, settings)
+
+
 # ----------------------------------------------------------------------------- main
 
 
@@ -350,6 +362,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("vi", "en"), help="language (default: the language setting)")
     p.add_argument("--output", metavar="FILE", help="write to a file instead of the screen")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("lists", help="list sources: update, status, sign")
+    lsub = p.add_subparsers(dest="lists_command", required=True, metavar="ACTION")
+    q = lsub.add_parser("update", help="update the list sources now (all that are due, or one)")
+    common(q)
+    q.add_argument("source", nargs="?", help="only this source (updated even if not due)")
+    q.add_argument("--force", action="store_true", help="download even if not changed (no ETag)")
+    q = lsub.add_parser("status", help="per source: last attempt, last success, entries, last error")
+    common(q)
+    q.add_argument("--json", action="store_true")
+    q = lsub.add_parser("sign", help="sign a list file for publication (writes FILE.sig)")
+    q.add_argument("file", type=Path)
+    q.add_argument("--key", type=Path, required=True, help="private key file from `schoolgate lists keygen`")
+    q = lsub.add_parser("keygen", help="create a signing key pair for publishing lists")
+    q.add_argument("--out", type=Path, required=True, help="where to write the private key (mode 0600)")
+    p.set_defaults(func=cmd_lists)
 
     p = sub.add_parser("selftest", help="check through the running proxy that blocked categories are blocked")
     common(p)

@@ -82,6 +82,17 @@ class _RuntimeCollector(Collector):
                 updated.add_metric([source.path, source.category], source.updated)
         yield entries
         yield updated
+        success = GaugeMetricFamily("schoolgate_list_source_last_success_timestamp_seconds",
+                                    "When each list source last downloaded or confirmed its list.",
+                                    labels=["source"])
+        failing = GaugeMetricFamily("schoolgate_list_source_failing",
+                                    "1 when the last update of a list source failed (the old copy stays).",
+                                    labels=["source"])
+        for name, st in sorted(stats.sources.items()):
+            success.add_metric([name], float(st.get("last_success", 0.0)))
+            failing.add_metric([name], 1.0 if st.get("last_error") else 0.0)
+        yield success
+        yield failing
         up = GaugeMetricFamily("schoolgate_start_time_seconds", "When this proxy process started.")
         up.add_metric([], stats.started_at)
         yield up

@@ -4,17 +4,22 @@ reloads them when they change, keeping the last good version on a bad edit."""
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
+import multiprocessing
 import time
+from pathlib import Path
 from typing import Any
 
 from mitmproxy import exceptions
 
-from addons.core.errors import ConfigErrors
+from addons.core.categories import Categories
+from addons.core.errors import ConfigError, ConfigErrors
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.infra.files import tree_signature
-from addons.infra.loader import LoadResult, ensure_data_dir, load_snapshot
+from addons.infra.loader import ListFile, LoadResult, build_index_file, ensure_data_dir, load_snapshot
+from addons.infra.sources import copies_signature
 from addons.infra.tasks import cancel, spawn
 
 logger = logging.getLogger(__name__)
@@ -23,8 +28,28 @@ RELOAD_OPTIONS = {"schoolgate_policies_dir", "schoolgate_blocklists_dir", "schoo
                   "schoolgate_timezone", "schoolgate_max_list_errors"}
 
 
+# Lists bigger than this are compiled in a separate process, so that a refresh of a
+# multi-million-entry source never holds the GIL while requests are being decided.
+PROCESS_BUILD_BYTES = 16 << 20
+
+
 def _signature(settings: Settings) -> str:
-    return tree_signature([settings.policies_path, settings.blocklists_path])
+    return tree_signature([settings.policies_path, settings.blocklists_path]) + copies_signature(settings)
+
+
+def build_in_process_if_big(files: list[ListFile], categories: Categories, max_errors: int,
+                            path: Path) -> list[ConfigError]:
+    size = 0
+    for lf in files:
+        try:
+            size += lf.path.stat().st_size
+        except OSError:
+            pass
+    if size < PROCESS_BUILD_BYTES:
+        return build_index_file(files, categories, max_errors, path)
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        return pool.submit(build_index_file, files, categories, max_errors, path).result()
 
 
 class PolicyLoader:
@@ -88,7 +113,7 @@ class PolicyLoader:
         if signature == self._signature:
             return False
         try:
-            result = await asyncio.to_thread(load_snapshot, settings)
+            result = await asyncio.to_thread(load_snapshot, settings, None, build_in_process_if_big)
         except ConfigErrors as e:
             self._signature = signature  # report a broken edit once, not every second
             self.reload_failures += 1

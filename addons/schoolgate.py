@@ -10,6 +10,7 @@ from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
 from addons.enforce import Enforce
 from addons.incidents import IncidentLog
+from addons.lists import ListUpdater
 from addons.metrics import Metrics
 from addons.policy_loader import PolicyLoader
 from addons.settings import SchoolgateSettings
@@ -19,6 +20,7 @@ def make_addons(runtime: Runtime) -> list[Any]:
     return [
         SchoolgateSettings(runtime),
         PolicyLoader(runtime),
+        ListUpdater(runtime),
         ClientIdentify(runtime),
         Enforce(runtime),
         BlockPage(runtime),

@@ -50,13 +50,13 @@ def decide(req: RequestView, group: Group, lists: Lists, now: datetime) -> Verdi
                 if u.regex.search(full):
                     return _verdict(group, Action.BLOCK, Reason.URL, categories=cats,
                                     rule=f"deny_urls: {u.text}", origin=u.origin, matched=u.text)
-            elif u.host in cands and target[len(host):].startswith(u.path):
+            elif u.host in cands and (not u.exact or u.host == host) and target[len(host):].startswith(u.path):
                 return _verdict(group, Action.BLOCK, Reason.URL, categories=cats,
                                 rule=f"deny_urls: {u.text}", origin=u.origin, matched=f"{u.host}{u.path}")
 
     for name in candidates(host):
         rule = group.domains.get(name)
-        if rule is not None:
+        if rule is not None and (not rule.exact or name == host):
             if rule.action is Action.ALLOW:
                 return _verdict(group, Action.ALLOW, Reason.ALLOWLIST, categories=cats,
                                 rule=f"allow: {name}", origin=rule.origin, matched=name)

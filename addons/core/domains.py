@@ -2,11 +2,11 @@
 
 Decisions made on purpose (see docs/policies.md, "How sites are matched"):
 - A listed domain covers its subdomains: `example.com` blocks `www.example.com`.
-- The walk stops at the registrable domain, computed with the Public Suffix List
-  *including its private section* (tldextract's bundled copy, never fetched).
-  So a listed `someone.github.io` blocks that site only, and a listed
-  `github.io` or `blogspot.com` (a suffix where strangers own the subdomains)
-  matches that exact host only, never every site below it.
+- Except a listed public suffix, judged with the Public Suffix List *including
+  its private section* (tldextract's bundled copy, never fetched): a listed
+  `github.io`, `blogspot.com` or `co.uk` (where strangers own the subdomains)
+  matches that exact host only, never every site below it; a listed
+  `someone.github.io` blocks that site (and its subdomains) only.
 - Hosts are compared lower-case, without a trailing dot, in punycode (IDNA 2008
   with UTS 46 mapping, falling back to the stdlib IDNA 2003 codec).
 - IP literals are matched exactly (IPv6 in its compressed form).
@@ -15,15 +15,48 @@ Decisions made on purpose (see docs/policies.md, "How sites are matched"):
 from __future__ import annotations
 
 import functools
-import hashlib
 import ipaddress
+import pkgutil
 
 import idna
-import tldextract
+from tldextract.suffix_list import extract_tlds_from_suffix_list
+from xxhash import xxh3_64_intdigest
 
-_extractor = tldextract.TLDExtract(
-    suffix_list_urls=(), cache_dir=None, include_psl_private_domains=True
-)
+def _load_suffixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """Rules, wildcard bases and exceptions of tldextract's bundled Public Suffix List
+    (ICANN and private sections). Read from the installed package: never fetched."""
+    data = pkgutil.get_data("tldextract", ".tld_set_snapshot")
+    if data is None:  # pragma: no cover - tldextract always ships it
+        raise RuntimeError("tldextract's bundled suffix list is missing")
+    public, private = extract_tlds_from_suffix_list(data.decode("utf-8"))
+    rules, wildcards, exceptions = set(), set(), set()
+    for rule in (*public, *private):
+        rule = idna_encode_rule(rule)
+        if rule.startswith("!"):
+            exceptions.add(rule[1:])
+        elif rule.startswith("*."):
+            wildcards.add(rule[2:])
+        else:
+            rules.add(rule)
+    return frozenset(rules), frozenset(wildcards), frozenset(exceptions)
+
+
+def idna_encode_rule(rule: str) -> str:
+    if rule.isascii():
+        return rule.lower()
+    prefix = "!" if rule.startswith("!") else "*." if rule.startswith("*.") else ""
+    body = rule[len(prefix):]
+    try:
+        return prefix + idna.encode(body, uts46=True).decode("ascii")
+    except idna.IDNAError:
+        return prefix + body.encode("idna").decode("ascii")
+
+
+_RULES, _WILDCARDS, _EXCEPTIONS = _load_suffixes()
+_MAX_DEPTH = max(r.count(".") for r in (*_RULES, *_EXCEPTIONS)) + 2
+# Every proper tail of a rule ("co.uk" → "uk"): a longer rule can only match past one of these.
+_TAILS = frozenset(r.split(".", i)[i] for r in (*_RULES, *_EXCEPTIONS, *_WILDCARDS)
+                   for i in range(1, r.count(".") + 1))
 
 
 class HostError(ValueError):
@@ -83,6 +116,27 @@ def ip_literal(host: str) -> str | None:
     return str(addr)
 
 
+def public_suffix_length(host: str) -> int:
+    """How many trailing labels of `host` form its public suffix (PSL algorithm:
+    the longest matching rule, exceptions first; an unknown TLD counts as one)."""
+    best = 1
+    end = len(host)
+    k = 0
+    parent = ""
+    while k < _MAX_DEPTH:
+        dot = host.rfind(".", 0, end)
+        name = host[dot + 1:]
+        k += 1
+        if name in _EXCEPTIONS:
+            return k - 1
+        if name in _RULES or (parent and parent in _WILDCARDS):
+            best = k
+        if dot < 0 or (name not in _TAILS and name not in _WILDCARDS):
+            break  # no longer rule ends with this name
+        parent, end = name, dot
+    return best
+
+
 @functools.lru_cache(maxsize=65536)
 def registrable_domain(host: str) -> str:
     """The registrable domain (eTLD+1, private suffixes included), '' if none.
@@ -90,34 +144,45 @@ def registrable_domain(host: str) -> str:
     A name under a top-level domain the suffix list does not know (`.test`,
     `.internal`, a brand-new TLD) is treated as if that TLD were a suffix.
     """
-    parts = _extractor.extract_str(host)
-    if parts.suffix:
-        return parts.top_domain_under_public_suffix
-    labels = host.rsplit(".", 2)
-    return ".".join(labels[-2:]) if len(labels) >= 2 else ""
+    suffix = public_suffix_length(host)
+    labels = host.count(".") + 1
+    if suffix >= labels:
+        return ""
+    return host.split(".", labels - suffix - 1)[-1] if labels - suffix - 1 else host
 
 
 @functools.lru_cache(maxsize=65536)
 def candidates(host: str) -> tuple[str, ...]:
-    """The names a list entry may have to match `host`, most specific first.
+    """The host and each parent name with at least two labels, most specific first:
+    `a.b.example.co.uk` → (a.b.example.co.uk, b.example.co.uk, example.co.uk, co.uk).
 
-    `a.b.example.com` → (a.b.example.com, b.example.com, example.com).
-    A host that is itself a public suffix, an IP literal or a single label
-    matches only itself.
+    No suffix-list work happens here (this is the hot path). The suffix rule is
+    applied where entries are compiled: an entry that is itself a public suffix
+    (`co.uk`, `github.io`, `blogspot.com`) is marked *exact* and matches only
+    that very host, never the names below it — see `is_public_suffix`.
     """
-    if ip_literal(host) is not None:
-        return (host,)
-    base = registrable_domain(host)
-    if not base or base == host:
+    if (host[0].isdigit() or ":" in host) and ip_literal(host) is not None:
         return (host,)
     out = [host]
     rest = host
-    while rest != base:
-        rest = rest.split(".", 1)[1]
+    while rest.count(".") > 1:
+        rest = rest[rest.index(".") + 1:]
         out.append(rest)
     return tuple(out)
 
 
+def is_public_suffix(name: str) -> bool:
+    """True for names where strangers own the subdomains (`co.uk`, `github.io`,
+    `blogspot.com`, a bare TLD): a listed one matches only itself."""
+    if "." not in name:
+        return ip_literal(name) is None
+    if name in _EXCEPTIONS:
+        return False
+    if name in _RULES:
+        return True
+    return name.split(".", 1)[1] in _WILDCARDS
+
+
 def domain_hash(domain: str) -> int:
-    """A 64-bit key for the on-disk index (stable across processes and runs)."""
-    return int.from_bytes(hashlib.blake2b(domain.encode("ascii"), digest_size=8).digest(), "little")
+    """A 64-bit key for the on-disk index (XXH3, stable across processes and runs)."""
+    return xxh3_64_intdigest(domain.encode("ascii"))

@@ -24,9 +24,11 @@ import struct
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
-from .domains import HostError, candidates, domain_hash, normalise_host_uncached
+from xxhash import xxh3_64_intdigest
+
+from .domains import HostError, candidates, domain_hash, is_public_suffix, normalise_host_uncached
 
 
 class ListFormat(StrEnum):
@@ -149,12 +151,16 @@ def within_budget(parsed: ParsedList, max_errors: int, max_ratio: float = 0.1) -
 
 # --------------------------------------------------------------------------- index
 
-MAGIC = b"SGIDX\x00\x02\x00"
+MAGIC = b"SGIDX\x00\x06\x00"
+EXCEPTION = 0x8000  # set in the category field of an exception entry (`@@||name^`)
+EXACT = 0x4000  # set for an entry that is a public suffix: it matches that host only
+CATEGORY_MASK = 0x3FFF
 _HEADER = struct.Struct("<8sQII")  # magic, count, bucket_bits, meta_len
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
+    """One list entry that covers a request (a tuple: lookups create many)."""
+
     category: str
     source: str
     line: int
@@ -172,8 +178,9 @@ class SourceMeta:
 
 
 def _bucket_bits(count: int) -> int:
+    """About one entry per bucket: most misses end at an empty bucket, hits scan one or two."""
     bits = 0
-    while (1 << (bits + 3)) < count and bits < 22:
+    while (1 << bits) < count and bits < 24:
         bits += 1
     return bits
 
@@ -188,11 +195,14 @@ def build_index(
 ) -> bytes:
     """Compile list entries into the index format.
 
-    domains: (domain, category index, source index, line)
+    domains: (domain, category index, source index, line); an exception entry has
+             EXCEPTION added to its category index
     urls: (host, path prefix, category index, source index, line)
     """
     packed: list[int] = []
     for domain, cat, src, line in domains:
+        if is_public_suffix(domain):
+            cat |= EXACT
         packed.append((domain_hash(domain) << 64) | (cat << 48) | (src << 32) | line)
     packed.sort()
     keys: list[int] = []
@@ -217,7 +227,7 @@ def build_index(
         buckets[i] += buckets[i - 1]
     url_map: dict[str, list[list[Any]]] = {}
     for host, path, cat, src, line in urls:
-        url_map.setdefault(host, []).append([path, cat, src, line])
+        url_map.setdefault(host, []).append([path, cat, src, line, is_public_suffix(host)])
     meta = {
         "categories": list(categories),
         "locked": sorted(set(locked)),
@@ -283,32 +293,59 @@ class DomainIndex:
         for v in (self._keys, self._vals, self._lines, self._buckets, self._view):
             v.release()
 
-    def _hits_for(self, domain: str) -> Iterator[Hit]:
-        key = domain_hash(domain)
+    def _entries(self, domain: str) -> list[tuple[int, int]]:
+        """(packed value, line) of every entry for exactly `domain`."""
+        key = xxh3_64_intdigest(domain.encode("ascii"))
         if self._bits:
             b = key >> self._shift
             lo, hi = self._buckets[b], self._buckets[b + 1]
         else:
             lo, hi = 0, self.count
-        i = bisect.bisect_left(self._keys, key, lo, hi)
+        if lo == hi:
+            return []
         keys = self._keys
-        while i < hi and keys[i] == key:
-            v = self._vals[i]
-            cat = self.categories[v >> 16]
-            yield Hit(cat, self.sources[v & 0xFFFF].path, self._lines[i], domain, cat in self.locked)
+        i = bisect.bisect_left(keys, key, lo, hi) if hi - lo > 4 else lo
+        while i < hi and keys[i] < key:
             i += 1
+        if i >= hi or keys[i] != key:
+            return []
+        out = []
+        while i < hi and keys[i] == key:
+            out.append((self._vals[i], self._lines[i]))
+            i += 1
+        return out
 
     def lookup(self, host: str, path: str | None = None) -> list[Hit]:
-        """Every listed entry that covers `host` (and `path`), most specific first."""
+        """Every listed entry that covers `host` (and `path`), most specific first.
+
+        An exception (`@@||name^`) for a category hides that category's entries
+        for the same name and its parents, never those of locked categories.
+        """
         hits: list[Hit] = []
+        excepted: set[int] = set()
         cands = candidates(host)
-        for name in cands:
-            hits.extend(self._hits_for(name))
+        for depth, name in enumerate(cands):
+            found = self._entries(name)
+            if not found:
+                continue
+            for v, _ in found:
+                if v >> 16 & EXCEPTION and (depth == 0 or not v >> 16 & EXACT):
+                    excepted.add((v >> 16) & CATEGORY_MASK)
+            for v, line in found:
+                field = v >> 16
+                if field & EXCEPTION or (depth and field & EXACT):
+                    continue  # an exception, or a public suffix listed for itself only
+                cat_index = field & CATEGORY_MASK
+                cat = self.categories[cat_index]
+                locked = cat in self.locked
+                if cat_index in excepted and not locked:
+                    continue
+                hits.append(Hit(cat, self.sources[v & 0xFFFF].path, line, name, locked))
         if path is not None and self._urls:
             lpath = path.lower()
-            for name in cands:
-                for prefix, cat, src, line in self._urls.get(name, ()):
-                    if lpath.startswith(prefix):
+            for depth, name in enumerate(cands):
+                for prefix, cat, src, line, exact in self._urls.get(name, ()):
+                    if lpath.startswith(prefix) and not (depth and exact):
                         c = self.categories[cat]
                         hits.append(
                             Hit(c, self.sources[src].path, line, name + prefix, c in self.locked)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .categories import Categories
 from .clients import ClientRange, compile_clients
-from .domains import HostError, normalise_host
+from .domains import HostError, is_public_suffix, normalise_host
 from .errors import Collector, suggest
 from .model import Action, Kind, Origin
 from .schedule import Schedule, ScheduleError, Window, compile_schedule, make_window
@@ -86,6 +86,7 @@ class DomainRule:
     action: Action
     domain: str
     origin: Origin
+    exact: bool = False  # a public suffix (github.io): the rule covers that host only
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +96,7 @@ class UrlRule:
     host: str | None = None  # prefix rules: the host part
     path: str = ""  # prefix rules: the path prefix (lower case)
     regex: re.Pattern[str] | None = None
+    exact: bool = False  # the host is a public suffix: that host only, not the names below it
 
 
 @dataclass(frozen=True, slots=True)
@@ -430,7 +432,7 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
                                  f"'{domain}' is both allowed and denied in group '{gid}' "
                                  f"(also {prev.origin})", "keep it in one list only")
                 continue
-            own[domain] = DomainRule(action, domain, Origin(source, line))
+            own[domain] = DomainRule(action, domain, Origin(source, line), is_public_suffix(domain))
     domains.update(own)
     # URL rules add to the parent's
     urls = list(base.urls) if base else []
@@ -553,4 +555,5 @@ def _url_rule(item: Any, origin: Origin, errors: Collector) -> UrlRule | None:
     except HostError as e:
         errors.error(src, line, f"host in URL rule '{item}' is not valid: {e}", "write host/path")
         return None
-    return UrlRule(f"prefix {host}/{path.lower()}", origin, host=host, path="/" + path.lower())
+    return UrlRule(f"prefix {host}/{path.lower()}", origin, host=host, path="/" + path.lower(),
+                   exact=is_public_suffix(host))

@@ -63,6 +63,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_list_errors", int, 100,
             "A list file is refused when it has more unreadable lines than this and they are also more "
             "than 10% of its lines, or when it yields no entries; the previous lists stay in use."),
+    Setting("authority_public_key", str, "",
+            "Ed25519 public key (base64) that verifies signed list sources (signature: required), such as the "
+            "authorities' locked lists. Given by the list's publisher; see `schoolgate lists keygen`."),
     Setting("incident_retention_days", int, 30,
             "Days a block, review, report, override or policy-change incident is kept in the local store."),
     Setting("alert_retention_days", int, 90,
@@ -105,6 +108,7 @@ class Settings:
     counsellor_contact: str = ""
     reload_interval: float = 1.0
     max_list_errors: int = 100
+    authority_public_key: str = ""
     incident_retention_days: int = 30
     alert_retention_days: int = 90
     traffic_retention_days: int = 400

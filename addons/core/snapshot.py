@@ -14,6 +14,7 @@ from .clients import ClientIndex, ClientMatch
 from .decide import Lists, decide
 from .model import RequestView, Verdict
 from .policy import DEFAULT_GROUP, Group, PolicySet
+from .sources import Source
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Snapshot:
     version: str  # changes whenever any policy or list file changes
     clients: ClientIndex = field(init=False)
     info: dict[str, Any] = field(default_factory=dict)  # counts for summaries and status
+    sources: tuple[Source, ...] = ()  # list sources from blocklists/sources.yaml
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clients", ClientIndex(self.policy.clients, DEFAULT_GROUP))
@@ -48,6 +50,8 @@ class Stats:
 
     reload_failures: int = 0
     policy_loaded_at: float = 0.0
+    # List source name → its last status (last_success, last_attempt, entries, last_error).
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     # Live figures registered by the addon that owns them, read at scrape time.
     gauges: dict[str, Callable[[], float]] = field(default_factory=dict)

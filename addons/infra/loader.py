@@ -11,6 +11,7 @@ import hashlib
 import logging
 import mmap
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,14 +21,17 @@ from ..core.errors import Collector, ConfigError, ConfigErrors
 from ..core.policy import compile_policies
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
+from ..core.sources import Source
 from ..core.yamlsrc import parse as parse_yaml
 from .files import atomic_write, display_path, read_capped, walk_files
+from .sources import copies as source_copies
+from .sources import load_sources
 
 logger = logging.getLogger(__name__)
 
 POLICY_FILE_CAP = 4 * 1024 * 1024
 LIST_FILE_CAP = 1024 * 1024 * 1024
-INDEX_FORMAT = "3"
+INDEX_FORMAT = "7"
 # Files in blocklists/ that are not category lists.
 RESERVED = {"categories.yaml", "sources.yaml", "services.yaml", "safesearch.yaml", "README.md",
             "LICENSE", "LICENSES.md", "SOURCES.md"}
@@ -152,7 +156,7 @@ def _index_key(files: list[ListFile], categories_text: str) -> str:
     return h.hexdigest()
 
 
-def build_list_index(files: list[ListFile], categories: Categories, settings: Settings,
+def build_list_index(files: list[ListFile], categories: Categories, max_list_errors: int,
                      errors: Collector) -> bytes | None:
     cat_ids = list(categories.by_id)
     cat_index = {c: i for i, c in enumerate(cat_ids)}
@@ -171,34 +175,64 @@ def build_list_index(files: list[ListFile], categories: Categories, settings: Se
             errors.warn(lf.shown, None, f"{len(parsed.bad) - 5} more lines ignored", "fix or remove them")
         if parsed.entries == 0 and parsed.lines == 0:
             continue  # an empty placeholder list (for example a locked list not yet delivered)
-        problem = corelists.within_budget(parsed, settings.max_list_errors)
+        problem = corelists.within_budget(parsed, max_list_errors)
         if problem:
             errors.error(lf.shown, parsed.bad[0][0] if parsed.bad else None, f"list refused: {problem}",
                          "check that the file is a domain list, hosts file or Adblock list")
             continue
-        src = len(sources)
-        c = cat_index[lf.category]
         try:
             updated = lf.path.stat().st_mtime
         except OSError:
             updated = 0.0
+        src = len(sources)
+        c = cat_index[lf.category]
         sources.append(corelists.SourceMeta(lf.shown, lf.category, lf.fmt.value, parsed.entries, updated))
         domains.extend((d, c, src, line) for line, d in parsed.domains)
+        domains.extend((d, c | corelists.EXCEPTION, src, line) for line, d in parsed.exceptions)
         urls.extend((h, p, c, src, line) for line, h, p in parsed.urls)
     if len(errors.errors) > before:
         return None
     return corelists.build_index(cat_ids, categories.locked, sources, domains, urls)
 
 
+def build_index_file(files: list[ListFile], categories: Categories, max_list_errors: int,
+                     path: Path) -> list[ConfigError]:
+    """Build and write an index (runs in a worker process for big reloads). Returns the problems."""
+    errors = Collector()
+    data = build_list_index(files, categories, max_list_errors, errors)
+    if data is not None:
+        try:
+            atomic_write(path, data)
+        except OSError as e:
+            errors.error(display_path(path.parent), None, f"cannot write the list index: {e.strerror or e}",
+                         "make the data directory writable by schoolgate, or set data_dir")
+    return errors.items
+
+
+Builder = Callable[[list[ListFile], Categories, int, Path], list[ConfigError]]
+
+
 def open_index(path: Path) -> corelists.DomainIndex:
+    """Map the index read-only and shared: every worker process shares the same pages.
+    MAP_POPULATE reads it in at once, so no lookup waits for a page fault."""
     with open(path, "rb") as f:
-        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+        mm = mmap.mmap(f.fileno(), 0, flags=flags, prot=mmap.PROT_READ)
     return corelists.DomainIndex(mm)
 
 
-def load_lists(settings: Settings, categories: Categories, categories_text: str,
-               errors: Collector) -> tuple[corelists.DomainIndex | None, str]:
-    files = discover_lists(settings, categories, errors)
+def source_files(settings: Settings, sources: list[Source]) -> list[ListFile]:
+    """The installed last good copies of the list sources, as list files."""
+    out = []
+    for src, f, cat in source_copies(settings, sources):
+        fmt = corelists.ListFormat.URLS if f.suffix == ".urls" else corelists.ListFormat.AUTO
+        out.append(ListFile(f, f"sources/{src.name}/{f.name}", cat, fmt))
+    return out
+
+
+def load_lists(settings: Settings, categories: Categories, categories_text: str, sources: list[Source],
+               errors: Collector, builder: Builder | None = None) -> tuple[corelists.DomainIndex | None, str]:
+    files = discover_lists(settings, categories, errors) + source_files(settings, sources)
     if errors.errors:
         return None, ""
     key = _index_key(files, categories_text)
@@ -209,15 +243,10 @@ def load_lists(settings: Settings, categories: Categories, categories_text: str,
             return open_index(path), key
         except (corelists.IndexFormatError, OSError, ValueError) as e:
             logger.warning("Rebuilding the list index: %s is unreadable (%s).", path, e)
-    data = build_list_index(files, categories, settings, errors)
-    if data is None:
+    problems = (builder or build_index_file)(files, categories, settings.max_list_errors, path)
+    errors.extend(problems)
+    if any(not p.warning for p in problems):
         return None, key
-    try:
-        atomic_write(path, data)
-    except OSError as e:
-        errors.error(display_path(index_dir), None, f"cannot write the list index: {e.strerror or e}",
-                     "make the data directory writable by schoolgate, or set data_dir")
-        return corelists.DomainIndex(data), key
     for old in index_dir.glob("local-*.idx"):
         if old != path:
             try:
@@ -251,13 +280,17 @@ def load_policy_texts(settings: Settings, errors: Collector) -> list[tuple[str, 
     return out
 
 
-def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | None = None) -> LoadResult:
+def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | None = None,
+                  builder: Builder | None = None) -> LoadResult:
     """Everything or nothing: returns a complete snapshot or raises ConfigErrors."""
     errors = Collector()
     categories, categories_text = load_categories(settings, errors)
     index, list_key = (None, "")
+    sources: list[Source] = []
     if not errors.errors:
-        index, list_key = load_lists(settings, categories, categories_text, errors)
+        sources = load_sources(settings, categories, errors)
+    if not errors.errors:
+        index, list_key = load_lists(settings, categories, categories_text, sources, errors, builder)
     texts = load_policy_texts(settings, errors) + list(extra_policies or [])
     parsed = []
     for shown, text in texts:
@@ -282,7 +315,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         "list_files": len(index.sources),
         "policy_files": len(texts),
     }
-    snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info)
+    snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources))
     return LoadResult(snap, errors.warnings)
 
 

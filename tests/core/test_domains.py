@@ -1,6 +1,14 @@
 import pytest
 
-from addons.core.domains import HostError, candidates, domain_hash, ip_literal, normalise_host, registrable_domain
+from addons.core.domains import (
+    HostError,
+    candidates,
+    domain_hash,
+    ip_literal,
+    is_public_suffix,
+    normalise_host,
+    registrable_domain,
+)
 
 
 @pytest.mark.parametrize(
@@ -30,23 +38,40 @@ def test_normalise_rejects(raw: str) -> None:
     "host, expected",
     [
         ("a.b.example.com", ("a.b.example.com", "b.example.com", "example.com")),
-        ("example.co.uk", ("example.co.uk",)),
-        ("www.thpt.hcm.edu.vn", ("www.thpt.hcm.edu.vn", "thpt.hcm.edu.vn", "hcm.edu.vn")),
-        # private suffixes: a site under github.io is its own registrable domain
-        ("someone.github.io", ("someone.github.io",)),
-        ("www.someone.github.io", ("www.someone.github.io", "someone.github.io")),
-        ("github.io", ("github.io",)),
-        ("b.blogspot.com", ("b.blogspot.com",)),
-        # a bare suffix never walks up to the TLD
+        ("example.co.uk", ("example.co.uk", "co.uk")),
+        ("www.thpt.hcm.edu.vn", ("www.thpt.hcm.edu.vn", "thpt.hcm.edu.vn", "hcm.edu.vn", "edu.vn")),
+        ("someone.github.io", ("someone.github.io", "github.io")),
         ("com", ("com",)),
-        # unknown TLDs (.test) behave as if they were suffixes
-        ("www.school.test", ("www.school.test", "school.test")),
         ("localhost", ("localhost",)),
         ("10.0.0.1", ("10.0.0.1",)),
+        ("2001:db8::1", ("2001:db8::1",)),
     ],
 )
 def test_candidates(host: str, expected: tuple[str, ...]) -> None:
     assert candidates(host) == expected
+
+
+@pytest.mark.parametrize(
+    "name, suffix",
+    [
+        ("co.uk", True), ("github.io", True), ("blogspot.com", True), ("com", True), ("edu.vn", True),
+        ("someone.github.io", False), ("example.co.uk", False), ("hcm.edu.vn", False),
+        ("a.bd", True),  # *.bd
+        ("www.ck", False),  # !www.ck
+        ("test", True), ("foo.test", False), ("10.0.0.1", False),
+    ],
+)
+def test_public_suffixes(name: str, suffix: bool) -> None:
+    assert is_public_suffix(name) is suffix
+
+
+@pytest.mark.parametrize(
+    "host, registrable",
+    [("a.b.example.com", "example.com"), ("x.city.kawasaki.jp", "city.kawasaki.jp"), ("b.a.bd", "b.a.bd"),
+     ("github.io", ""), ("www.school.test", "school.test"), ("www.thpt.hcm.edu.vn", "hcm.edu.vn")],
+)
+def test_registrable(host: str, registrable: str) -> None:
+    assert registrable_domain(host) == registrable
 
 
 def test_registrable_and_ip() -> None:

@@ -113,3 +113,12 @@ def test_corrupt_index_is_refused() -> None:
         DomainIndex(data[:-10])
     with pytest.raises(IndexFormatError, match="not a schoolgate index"):
         DomainIndex(b"X" * len(data))
+
+
+def test_listed_public_suffixes_match_only_themselves() -> None:
+    idx = _index([("github.io", 0, 0, 1), ("someone.github.io", 1, 0, 2), ("co.uk", 0, 0, 3)],
+                 urls=[("blogspot.com", "/x", 0, 0, 4)])
+    assert [h.category for h in idx.lookup("github.io")] == ["adult"]
+    assert [h.category for h in idx.lookup("www.someone.github.io")] == ["games"]
+    assert idx.lookup("other.github.io") == [] and idx.lookup("bbc.co.uk") == []
+    assert idx.lookup("a.blogspot.com", "/x") == [] and idx.lookup("blogspot.com", "/x/y")

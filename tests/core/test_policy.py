@@ -132,3 +132,21 @@ def test_builtin_group_keeps_its_kind_when_inheriting() -> None:
 
     p = compile_ok(BASE.replace("staff: {}", "staff: {inherits: upper-secondary}"), base=False)
     assert p.groups["staff"].kind is Kind.STAFF
+
+
+def test_rules_for_public_suffixes_cover_that_host_only() -> None:
+    from datetime import datetime
+
+    from addons.core.decide import decide
+    from addons.core.lists import DomainIndex, SourceMeta, build_index
+    from addons.core.model import Reason, RequestView
+
+    p = compile_ok("groups:\n  grade-7: {deny: [github.io, someone.github.io], deny_urls: [blogspot.com/x/]}\n")
+    g = p.groups["grade-7"]
+    assert g.domains["github.io"].exact and not g.domains["someone.github.io"].exact
+    empty = DomainIndex(build_index(["adult"], [], [SourceMeta("x", "adult", "domains")], []))
+    at = datetime(2026, 11, 23, 20, 0)
+    assert decide(RequestView("github.io"), g, empty, at).reason is Reason.DENIED
+    assert decide(RequestView("other.github.io"), g, empty, at).reason is Reason.DEFAULT
+    assert decide(RequestView("a.someone.github.io"), g, empty, at).reason is Reason.DENIED
+    assert decide(RequestView("me.blogspot.com", "/x/1"), g, empty, at).reason is Reason.DEFAULT
