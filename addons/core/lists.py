@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import bisect
 import json
+import sys
+from array import array
 import re
 import struct
 from collections.abc import Iterable, Iterator, Sequence
@@ -185,6 +187,13 @@ def _bucket_bits(count: int) -> int:
     return bits
 
 
+def pack(domain: str, cat: int, src: int, line: int) -> int:
+    """One domain entry as a sortable integer: key, category (with flags), source, line."""
+    if is_public_suffix(domain):
+        cat |= EXACT
+    return (domain_hash(domain) << 64) | (cat << 48) | (src << 32) | line
+
+
 def build_index(
     categories: Sequence[str],
     locked: Iterable[str],
@@ -192,22 +201,19 @@ def build_index(
     domains: Iterable[tuple[str, int, int, int]],
     urls: Iterable[tuple[str, str, int, int, int]] = (),
     info: dict[str, Any] | None = None,
+    packed: list[int] | None = None,
 ) -> bytes:
     """Compile list entries into the index format.
 
     domains: (domain, category index, source index, line); an exception entry has
              EXCEPTION added to its category index
-    urls: (host, path prefix, category index, source index, line)
+    packed:  entries already passed through `pack` (big lists: no per-entry tuples)
+    urls:    (host, path prefix, category index, source index, line)
     """
-    packed: list[int] = []
-    for domain, cat, src, line in domains:
-        if is_public_suffix(domain):
-            cat |= EXACT
-        packed.append((domain_hash(domain) << 64) | (cat << 48) | (src << 32) | line)
+    packed = packed if packed is not None else []
+    packed.extend(pack(d, c, s, n) for d, c, s, n in domains)
     packed.sort()
-    keys: list[int] = []
-    vals: list[int] = []
-    lines: list[int] = []
+    keys, vals, lines = array("Q"), array("I"), array("I")
     last_key = last_cat = -1
     for p in packed:
         key, cat = p >> 64, (p >> 48) & 0xFFFF
@@ -217,14 +223,16 @@ def build_index(
         keys.append(key)
         vals.append((cat << 16) | ((p >> 32) & 0xFFFF))
         lines.append(p & 0xFFFFFFFF)
-    del packed
+    packed.clear()
     bits = _bucket_bits(len(keys))
-    buckets = [0] * ((1 << bits) + 1)
+    buckets = array("I", bytes(4 * ((1 << bits) + 1)))
     shift = 64 - bits
     for k in keys:
         buckets[(k >> shift) + 1 if bits else 1] += 1
-    for i in range(1, len(buckets)):
-        buckets[i] += buckets[i - 1]
+    running = 0
+    for i in range(len(buckets)):
+        running += buckets[i]
+        buckets[i] = running
     url_map: dict[str, list[list[Any]]] = {}
     for host, path, cat, src, line in urls:
         url_map.setdefault(host, []).append([path, cat, src, line, is_public_suffix(host)])
@@ -237,15 +245,11 @@ def build_index(
     }
     meta_bytes = json.dumps(meta, separators=(",", ":"), ensure_ascii=False).encode()
     meta_bytes += b" " * (-(len(meta_bytes)) % 8)
-    parts = [
-        _HEADER.pack(MAGIC, len(keys), bits, len(meta_bytes)),
-        meta_bytes,
-        struct.pack(f"<{len(keys)}Q", *keys),
-        struct.pack(f"<{len(vals)}I", *vals),
-        struct.pack(f"<{len(lines)}I", *lines),
-        struct.pack(f"<{len(buckets)}I", *buckets),
-    ]
-    return b"".join(parts)
+    if sys.byteorder != "little":  # the file format is little-endian
+        for a in (keys, vals, lines, buckets):
+            a.byteswap()
+    return b"".join([_HEADER.pack(MAGIC, len(keys), bits, len(meta_bytes)), meta_bytes,
+                     keys.tobytes(), vals.tobytes(), lines.tobytes(), buckets.tobytes()])
 
 
 class IndexFormatError(ValueError):
@@ -287,6 +291,8 @@ class DomainIndex:
         self.sources = [SourceMeta(**s) for s in meta["sources"]]
         self.info: dict[str, Any] = meta.get("info", {})
         self._urls: dict[str, list[list[Any]]] = meta["urls"]
+        self._paths = [s.path for s in self.sources]
+        self._locked_flags = [c in self.locked for c in self.categories]
         self.url_count = sum(len(v) for v in self._urls.values())
 
     def release(self) -> None:
@@ -336,11 +342,10 @@ class DomainIndex:
                 if field & EXCEPTION or (depth and field & EXACT):
                     continue  # an exception, or a public suffix listed for itself only
                 cat_index = field & CATEGORY_MASK
-                cat = self.categories[cat_index]
-                locked = cat in self.locked
+                locked = self._locked_flags[cat_index]
                 if cat_index in excepted and not locked:
                     continue
-                hits.append(Hit(cat, self.sources[v & 0xFFFF].path, line, name, locked))
+                hits.append(Hit(self.categories[cat_index], self._paths[v & 0xFFFF], line, name, locked))
         if path is not None and self._urls:
             lpath = path.lower()
             for depth, name in enumerate(cands):

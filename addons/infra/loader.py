@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 POLICY_FILE_CAP = 4 * 1024 * 1024
 LIST_FILE_CAP = 1024 * 1024 * 1024
-INDEX_FORMAT = "7"
+INDEX_FORMAT = "8"
 # Files in blocklists/ that are not category lists.
 RESERVED = {"categories.yaml", "sources.yaml", "services.yaml", "safesearch.yaml", "README.md",
             "LICENSE", "LICENSES.md", "SOURCES.md"}
@@ -161,8 +161,9 @@ def build_list_index(files: list[ListFile], categories: Categories, max_list_err
     cat_ids = list(categories.by_id)
     cat_index = {c: i for i, c in enumerate(cat_ids)}
     sources: list[corelists.SourceMeta] = []
-    domains: list[tuple[str, int, int, int]] = []
+    packed: list[int] = []  # compact entries: no tuple per domain for multi-million lists
     urls: list[tuple[str, str, int, int, int]] = []
+    pack = corelists.pack
     before = len(errors.errors)
     for lf in files:
         text = read_text(lf.path, LIST_FILE_CAP, errors, lf.shown)
@@ -187,12 +188,13 @@ def build_list_index(files: list[ListFile], categories: Categories, max_list_err
         src = len(sources)
         c = cat_index[lf.category]
         sources.append(corelists.SourceMeta(lf.shown, lf.category, lf.fmt.value, parsed.entries, updated))
-        domains.extend((d, c, src, line) for line, d in parsed.domains)
-        domains.extend((d, c | corelists.EXCEPTION, src, line) for line, d in parsed.exceptions)
+        packed.extend([pack(d, c, src, line) for line, d in parsed.domains])
+        packed.extend([pack(d, c | corelists.EXCEPTION, src, line) for line, d in parsed.exceptions])
         urls.extend((h, p, c, src, line) for line, h, p in parsed.urls)
+        del parsed, text
     if len(errors.errors) > before:
         return None
-    return corelists.build_index(cat_ids, categories.locked, sources, domains, urls)
+    return corelists.build_index(cat_ids, categories.locked, sources, (), urls, packed=packed)
 
 
 def build_index_file(files: list[ListFile], categories: Categories, max_list_errors: int,
