@@ -14,7 +14,7 @@ import jinja2
 from mitmproxy import http
 
 from addons.core.i18n import Catalog
-from addons.core.model import BLOCKED_KEY, VERDICT_KEY, Verdict
+from addons.core.model import BLOCKED_KEY, PII_CONFIRM, PII_KEY, VERDICT_KEY, Reason, Verdict
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime, Snapshot
 
@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 PAGE_DESTS = {"document", "iframe", "frame", "embed", "object"}
+RENDERED_KEY = "schoolgate.rendered"
+
 
 
 def load_catalog() -> Catalog:
@@ -49,20 +51,31 @@ class BlockPage:
             undefined=jinja2.StrictUndefined,
         )
         self.template = env.get_template("blockpage.html")
+        self.care = env.get_template("care.html")
+        self.pii = env.get_template("personal_info.html")
 
     def request(self, flow: http.HTTPFlow) -> None:
-        if not flow.metadata.get(BLOCKED_KEY) or flow.error or not flow.live:
+        self.page(flow)
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self.page(flow)  # blocks found in the response (phrase scanning, file types)
+
+    def page(self, flow: http.HTTPFlow) -> None:
+        if not flow.metadata.get(BLOCKED_KEY) or flow.error or not flow.live or flow.metadata.get(RENDERED_KEY):
             return
         verdict: Verdict | None = flow.metadata.get(VERDICT_KEY)
-        if verdict is None or not wants_page(flow.request):
+        if verdict is None or flow.response is None or flow.response.stream:
+            return  # a streamed response has already sent its headers
+        pii = flow.metadata.get(PII_KEY)
+        if not wants_page(flow.request) and pii is None:
             return
+        flow.metadata[RENDERED_KEY] = True
         try:
-            html = self.render(verdict, flow.request.pretty_host, self.runtime.snapshot,
-                               self.runtime.settings)
+            html = self.render(verdict, flow.request.pretty_host, self.runtime.snapshot, self.runtime.settings,
+                               pii=pii)
         except Exception:
             logger.exception("Could not render the block page; the short 403 stays.")
             return
-        assert flow.response is not None
         flow.response.headers["Content-Type"] = "text/html; charset=utf-8"
         flow.response.headers["Content-Security-Policy"] = (
             "default-src 'none'; style-src 'unsafe-inline'; form-action *; base-uri 'none'"
@@ -70,10 +83,19 @@ class BlockPage:
         flow.response.content = b"" if flow.request.method == "HEAD" else html.encode("utf-8")
 
     def render(self, verdict: Verdict, host: str, snapshot: Snapshot | None,
-               settings: Settings | None, now: Any = None) -> str:
+               settings: Settings | None, now: Any = None, pii: dict[str, Any] | None = None) -> str:
         settings = settings or Settings()
         first = settings.language
         langs = [first, "en" if first == "vi" else "vi"]
+        if verdict.reason is Reason.SAFEGUARDING:
+            return self.care.render(t=self.catalog.t, langs=langs, school=settings.school_name,
+                                    counsellor=settings.counsellor_contact)
+        if verdict.reason is Reason.PERSONAL_INFO and pii is not None:
+            names = {lang: ", ".join(self.catalog.t(lang, f"pii_kind_{k}") for k in pii["kinds"]) for lang in langs}
+            sep = "&" if "?" in pii["url"] else "?"
+            return self.pii.render(t=self.catalog.t, langs=langs, host=host, kind_names=names, form=pii["form"],
+                                   url=pii["url"], confirm_url=f"{pii['url'].split('#')[0]}{sep}"
+                                   f"{urlencode({PII_CONFIRM: pii['token']})}")
         category_names = {lang: "" for lang in langs}
         group_names = {lang: verdict.group for lang in langs}
         if snapshot is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -179,8 +180,14 @@ def cmd_explain(args: argparse.Namespace) -> int:
         at = at.astimezone(snapshot.tz)
     else:
         at = snapshot.now()
-    verdict = snapshot.decide(req, snapshot.group(group_id), at)
+    from addons.core.overrides import Overrides
+    from addons.infra.overrides_store import active
+
+    overrides = Overrides(active(settings.db_path))
+    verdict = snapshot.decide(req, snapshot.group(group_id), at, overrides)
     data = verdict_json(verdict, snapshot, req, at, client_range)
+    data["overrides"] = [f"#{o.id} {o.kind} {o.group}: {', '.join(o.domains)}"
+                         for o in overrides.active(snapshot.group(group_id).chain, at.timestamp())]
     if args.json:
         print(json.dumps(data, ensure_ascii=False))
         return 0
@@ -198,6 +205,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     elif data["categories"]:
         print(f"  listed in: {', '.join(data['categories'])}")
     print(f"  rule:     {data['rule']}")
+    for line in data["overrides"]:
+        print(f"  override: {line}")
     if data["origin"]:
         print(f"  from:     {data['origin']}")
     print(f"  at:       {data['at']} (policy {data['policy_version']})")
@@ -307,6 +316,57 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     return 0 if not failures else 1
 
 
+# ----------------------------------------------------------------------------- overrides
+
+
+def cmd_override(args: argparse.Namespace) -> int:
+    from addons.infra import overrides_store
+
+    settings = resolve_settings(args)
+    db = settings.db_path
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    if args.override_command == "add":
+        try:
+            snapshot, _ = load(settings)
+        except ConfigErrors as e:
+            _print_errors(e.errors, sys.stderr)
+            return 1
+        group = f"grade-{args.grade}" if args.grade else args.group
+        if group not in snapshot.policy.groups:
+            print(f"schoolgate override: unknown group '{group}'. Fix: use one of "
+                  f"{', '.join(sorted(snapshot.policy.groups))}", file=sys.stderr)
+            return 2
+        kind, sites = ("focus", args.allow) if args.focus else ("unblock", args.unblock)
+        try:
+            o = overrides_store.add(db, kind, group, sites or [], args.minutes, args.by, args.note or "")
+        except ValueError as e:
+            print(f"schoolgate override: {e}", file=sys.stderr)
+            return 2
+        locked = [d for d in o.domains if any(h.locked for h in snapshot.lists.lookup(d))]
+        until = datetime.fromtimestamp(o.ends, snapshot.tz).strftime("%H:%M %d/%m")
+        print(f"Override #{o.id}: {kind} for {group} until {until}: {', '.join(o.domains)}")
+        if locked:
+            print(f"Note: {', '.join(locked)} is on a locked (illegal-content) list and stays blocked.")
+        return 0
+    if args.override_command == "remove":
+        if overrides_store.remove(db, args.id):
+            print(f"Override #{args.id} removed; the proxy applies it within seconds.")
+            return 0
+        print(f"schoolgate override: no override #{args.id} in force", file=sys.stderr)
+        return 1
+    items = overrides_store.active(db)
+    tz = settings.zone
+    if args.json:
+        print(json.dumps([o.__dict__ for o in items], ensure_ascii=False))
+        return 0
+    if not items:
+        print("No overrides in force.")
+    for o in items:
+        print(f"#{o.id:<4} {o.kind:<8} {o.group:<16} until {datetime.fromtimestamp(o.ends, tz).strftime('%H:%M %d/%m')}"
+              f"  {', '.join(o.domains)}  (by {o.created_by}{'; ' + o.note if o.note else ''})")
+    return 0
+
+
 # ----------------------------------------------------------------------------- lists
 
 
@@ -362,6 +422,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("vi", "en"), help="language (default: the language setting)")
     p.add_argument("--output", metavar="FILE", help="write to a file instead of the screen")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("override", help="teachers' overrides: focus mode, unblock a site")
+    osub = p.add_subparsers(dest="override_command", required=True, metavar="ACTION")
+    q = osub.add_parser("add", help="start focus mode or unblock a site for a grade, class or group")
+    common(q)
+    who = q.add_mutually_exclusive_group(required=True)
+    who.add_argument("--grade", type=int, choices=range(1, 13), metavar="N")
+    who.add_argument("--group", metavar="ID")
+    what = q.add_mutually_exclusive_group(required=True)
+    what.add_argument("--focus", action="store_true", help="only the --allow sites are open")
+    what.add_argument("--unblock", action="append", metavar="SITE", help="open this site (repeat for more)")
+    q.add_argument("--allow", action="append", metavar="SITE", help="a site of the focus list (repeat)")
+    q.add_argument("--minutes", type=float, default=45, help="how long (default 45)")
+    q.add_argument("--by", default=os.environ.get("USER", "admin"), help="who asks (for the audit)")
+    q.add_argument("--note", help="a note, for example the lesson")
+    q = osub.add_parser("list", help="overrides in force")
+    common(q)
+    q.add_argument("--json", action="store_true")
+    q = osub.add_parser("remove", help="end an override now")
+    common(q)
+    q.add_argument("id", type=int)
+    p.set_defaults(func=cmd_override)
 
     p = sub.add_parser("lists", help="list sources: update, status, sign")
     lsub = p.add_subparsers(dest="lists_command", required=True, metavar="ACTION")

@@ -15,10 +15,8 @@ from mitmproxy.net.http import url
 
 from addons.core.domains import HostError, normalise_host
 from addons.core.model import (
-    BLOCKED_KEY,
     CLIENT_KEY,
     DECISION_SECONDS_KEY,
-    SELFTEST_KEY,
     VERDICT_KEY,
     Action,
     ClientInfo,
@@ -28,6 +26,7 @@ from addons.core.model import (
     Verdict,
 )
 from addons.core.snapshot import Runtime, Snapshot
+from addons.flowutil import block
 
 logger = logging.getLogger(__name__)
 
@@ -36,20 +35,6 @@ logger = logging.getLogger(__name__)
 def request_view(req: http.Request, host: str) -> RequestView:
     path, _, query = req.path.partition("?")
     return RequestView(normalise_host(host), path or "/", req.scheme, req.port, req.method, query)
-
-
-def minimal_block(verdict: Verdict) -> http.Response:
-    reason = verdict.reason.value
-    headers = {
-        "Content-Type": "text/plain; charset=utf-8",
-        "Cache-Control": "no-store",
-        "X-Schoolgate-Reason": reason,
-    }
-    if verdict.category:
-        headers["X-Schoolgate-Category"] = verdict.category
-    body = f"Blocked by the school's filter (reason: {reason}"
-    body += f", category: {verdict.category})\n" if verdict.category else ")\n"
-    return http.Response.make(403, body.encode(), headers)
 
 
 def _error_verdict(client: ClientInfo | None) -> Verdict:
@@ -75,18 +60,12 @@ class Enforce:
             if _is_staff(client, snapshot):
                 return  # staff devices are not cut off by a filter bug; the error is logged
             verdict = _error_verdict(client)
-        flow.metadata[VERDICT_KEY] = verdict
         if verdict.action is Action.BLOCK:
-            flow.metadata[BLOCKED_KEY] = True
-            flow.response = minimal_block(verdict)
-        elif flow.metadata.get(SELFTEST_KEY):
-            # A selftest probe checks the decision only: it never goes upstream.
-            flow.response = http.Response.make(
-                200, b"schoolgate selftest: allowed\n",
-                {"Content-Type": "text/plain", "X-Schoolgate-Reason": verdict.reason.value})
+            block(flow, verdict)
+            return
+        flow.metadata[VERDICT_KEY] = verdict
 
-    @staticmethod
-    def decide(flow: http.HTTPFlow, snapshot: Snapshot | None, client: ClientInfo | None) -> Verdict:
+    def decide(self, flow: http.HTTPFlow, snapshot: Snapshot | None, client: ClientInfo | None) -> Verdict:
         if snapshot is None or client is None:
             raise RuntimeError("no policy snapshot or client identity for this request")
         if client.group not in snapshot.policy.groups:  # a reload landed in between
@@ -94,7 +73,8 @@ class Enforce:
         group = snapshot.group(client.group)
         now = snapshot.now()
         req = flow.request
-        verdict = snapshot.decide(request_view(req, req.host), group, now)
+        overrides = self.runtime.overrides
+        verdict = snapshot.decide(request_view(req, req.host), group, now, overrides)
         # The Host header may name another site than the connection (domain fronting,
         # transparent mode): decide on both and block if either is blocked.
         header = req.host_header
@@ -104,7 +84,7 @@ class Enforce:
             except (HostError, ValueError):
                 other = None
             if other and other != normalise_host(req.host):
-                second = snapshot.decide(request_view(req, other), group, now)
+                second = snapshot.decide(request_view(req, other), group, now, overrides)
                 if second.action is Action.BLOCK:
                     return second
         return verdict

@@ -4,6 +4,7 @@ written by the store's single writer; runs retention and key rotation."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from typing import Any
@@ -12,7 +13,7 @@ from mitmproxy import http
 
 from addons.core import __version__
 from addons.core.domains import HostError, normalise_host
-from addons.core.model import CLIENT_KEY, SELFTEST_KEY, VERDICT_KEY, Action, ClientInfo, Verdict
+from addons.core.model import CLIENT_KEY, SELFTEST_KEY, VERDICT_KEY, Action, ClientInfo, Reason, Verdict
 from addons.core.privacy import (
     Incident,
     IncidentKind,
@@ -42,6 +43,7 @@ class IncidentLog:
         self._task: asyncio.Task[Any] | None = None
         self._seen_version: str | None = None
         self._seen_failures = 0
+        self._seen_overrides: set[int] = set()
 
     async def running(self) -> None:
         settings: Settings = self.runtime.settings
@@ -83,6 +85,16 @@ class IncidentLog:
             self._seen_version = snap.version
             self.writer.add_incident(Incident(now, IncidentKind.POLICY, Severity.INFO, "*", None, None,
                                               "reloaded", detail=f"version {snap.version}"))
+        ids = self.runtime.overrides.ids
+        for o in self.runtime.overrides.items:
+            if o.id not in self._seen_overrides:
+                self.writer.add_incident(Incident(now, IncidentKind.OVERRIDE, Severity.INFO, o.group, None, None,
+                                                  f"{o.kind} started",
+                                                  detail=f"#{o.id} by {o.created_by} until {o.ends}"))
+        for oid in self._seen_overrides - ids:
+            self.writer.add_incident(Incident(now, IncidentKind.OVERRIDE, Severity.INFO, "*", None, None,
+                                              "ended", detail=f"#{oid}"))
+        self._seen_overrides = set(ids)
         if stats.reload_failures != self._seen_failures:
             self._seen_failures = stats.reload_failures
             self.writer.add_incident(Incident(now, IncidentKind.POLICY, Severity.INFO, "*", None, None,
@@ -126,4 +138,9 @@ class IncidentLog:
             host = normalise_host(flow.request.pretty_host)
         except HostError:
             host = flow.request.pretty_host[:253]
-        self.writer.add_incident(block_incident(verdict, host, flow.request.path, now, ref, addr))
+        incident = block_incident(verdict, host, flow.request.path, now, ref, addr)
+        if verdict.reason is Reason.SAFEGUARDING:
+            # An alert for the designated staff: the type is the category; the search terms
+            # and the page's words are never stored.
+            incident = dataclasses.replace(incident, kind=IncidentKind.ALERT, severity=Severity.HIGH)
+        self.writer.add_incident(incident)

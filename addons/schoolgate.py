@@ -8,11 +8,17 @@ from typing import Any
 from addons.blockpage import BlockPage
 from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
+from addons.downloads import FileTypes
 from addons.enforce import Enforce
 from addons.incidents import IncidentLog
 from addons.lists import ListUpdater
 from addons.metrics import Metrics
+from addons.overrides import OverrideWatcher
+from addons.personal_info import PersonalInfo
+from addons.phrases import PhraseScan
 from addons.policy_loader import PolicyLoader
+from addons.safesearch import SafeSearch
+from addons.selftest_probe import SelftestProbe
 from addons.settings import SchoolgateSettings
 
 
@@ -21,9 +27,15 @@ def make_addons(runtime: Runtime) -> list[Any]:
         SchoolgateSettings(runtime),
         PolicyLoader(runtime),
         ListUpdater(runtime),
+        OverrideWatcher(runtime),
         ClientIdentify(runtime),
         Enforce(runtime),
+        PersonalInfo(runtime),
+        SafeSearch(runtime),
+        FileTypes(runtime),
+        PhraseScan(runtime),
         BlockPage(runtime),
+        SelftestProbe(runtime),
         IncidentLog(runtime),
         Metrics(runtime),
     ]

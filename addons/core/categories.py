@@ -9,7 +9,7 @@ from .errors import Collector, suggest
 from .yamlsrc import LList, LMap
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
-CATEGORY_KEYS = ("name", "description", "aliases", "locked")
+CATEGORY_KEYS = ("name", "description", "aliases", "locked", "safeguarding")
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Category:
     locked: bool = False
     aliases: tuple[str, ...] = ()
     line: int | None = None
+    safeguarding: bool = False  # a match raises an alert for designated staff and shows help
 
     def name(self, lang: str) -> str:
         return self.name_vi if lang == "vi" else self.name_en
@@ -41,6 +42,10 @@ class Categories:
     @property
     def locked(self) -> frozenset[str]:
         return frozenset(c.id for c in self.by_id.values() if c.locked)
+
+    @property
+    def safeguarding(self) -> frozenset[str]:
+        return frozenset(c.id for c in self.by_id.values() if c.safeguarding)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.by_id.values())
@@ -106,6 +111,11 @@ def parse_categories(data: object, source: str, errors: Collector) -> Categories
         if not isinstance(locked, bool):
             errors.error(source, spec.line_of("locked"), "'locked' must be true or false", "write locked: true")
             locked = True  # fail safe: a malformed lock never unlocks
+        safeguarding = spec.get("safeguarding", False)
+        if not isinstance(safeguarding, bool):
+            errors.error(source, spec.line_of("safeguarding"), "'safeguarding' must be true or false",
+                         "write safeguarding: true")
+            safeguarding = True
         al = spec.get("aliases", LList())
         if not isinstance(al, list) or not all(isinstance(a, str) for a in al):
             errors.error(source, spec.line_of("aliases"), "'aliases' must be a list of names",
@@ -116,5 +126,5 @@ def parse_categories(data: object, source: str, errors: Collector) -> Categories
                 errors.error(source, spec.line_of("aliases"), f"alias '{a}' is already used",
                              "each alias may name one category only")
             aliases[a] = cid
-        by_id[cid] = Category(cid, name_vi, name_en, desc_vi, desc_en, locked, tuple(al), line)
+        by_id[cid] = Category(cid, name_vi, name_en, desc_vi, desc_en, locked, tuple(al), line, safeguarding)
     return Categories(by_id, aliases)

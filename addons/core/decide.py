@@ -2,6 +2,9 @@
 
 Precedence (first match wins; docs/policies.md explains it to people):
 1. locked lists (illegal content): nothing can unblock them
+   then blocked file types (by extension; the response's type is checked later)
+1b. teachers' overrides: an unblocked site opens; focus mode allows only its sites
+1c. search engines with no safe-search mechanism, for groups that block them
 2. denied URL patterns of the group
 3. explicit allow/deny domain rules: the most specific domain wins, and for the
    same domain a grade's own rule beats its level's
@@ -19,18 +22,33 @@ from typing import Protocol
 from .domains import candidates, ip_literal
 from .lists import Hit
 from .model import Action, Origin, Reason, RequestView, Verdict
+from .overrides import NONE, Overrides
 from .policy import Group
+from .safesearch import Engines
 
 
 class Lists(Protocol):
     def lookup(self, host: str, path: str | None = None) -> list[Hit]: ...
 
 
+def file_extension(path: str) -> str:
+    """The lower-case extension of the last path segment ('' if none)."""
+    last = path.rsplit("/", 1)[-1]
+    if "." not in last:
+        return ""
+    return last.rsplit(".", 1)[1].lower()
+
+
+def _hhmm(ts: int, now: datetime) -> str:
+    return datetime.fromtimestamp(ts, now.tzinfo).strftime("%H:%M")
+
+
 def _verdict(group: Group, action: Action, reason: Reason, **kw: object) -> Verdict:
     return Verdict(action, reason, group.id, group.grade, group.level, **kw)  # type: ignore[arg-type]
 
 
-def decide(req: RequestView, group: Group, lists: Lists, now: datetime) -> Verdict:
+def decide(req: RequestView, group: Group, lists: Lists, now: datetime, overrides: Overrides = NONE,
+           engines: Engines | None = None) -> Verdict:
     host = req.host
     hits = lists.lookup(host, req.path)
     cats = tuple(dict.fromkeys(h.category for h in hits))
@@ -40,6 +58,40 @@ def decide(req: RequestView, group: Group, lists: Lists, now: datetime) -> Verdi
             return _verdict(group, Action.BLOCK, Reason.ILLEGAL, category=h.category, categories=cats,
                             rule=f"locked list {h.source}", origin=Origin(h.source, h.line),
                             matched=h.matched)
+
+    content = group.content
+    if content.block_extensions:
+        ext = file_extension(req.path)
+        if ext in content.block_extensions:
+            return _verdict(group, Action.BLOCK, Reason.FILETYPE, categories=cats,
+                            rule=f"block_files: {ext}", origin=content.origin("block_files"), matched=ext)
+
+    if overrides:
+        active = overrides.active(group.chain, now.timestamp())
+        for o in active:
+            if o.kind == "unblock" and (name := o.covers(host)):
+                return _verdict(group, Action.ALLOW, Reason.OVERRIDE, categories=cats,
+                                rule=f"override #{o.id}: unblock {name} until {_hhmm(o.ends, now)}",
+                                origin=Origin(f"override #{o.id} by {o.created_by or 'a teacher'}"), matched=name)
+        focus = [o for o in active if o.kind == "focus"]
+        if focus:
+            for o in focus:
+                if name := o.covers(host):
+                    return _verdict(group, Action.ALLOW, Reason.OVERRIDE, categories=cats,
+                                    rule=f"focus #{o.id}: {name} is on the lesson's list",
+                                    origin=Origin(f"override #{o.id} by {o.created_by or 'a teacher'}"),
+                                    matched=name)
+            o = focus[0]
+            return _verdict(group, Action.BLOCK, Reason.FOCUS, categories=cats,
+                            rule=f"focus #{o.id} until {_hhmm(o.ends, now)}: only {', '.join(o.domains)}",
+                            origin=Origin(f"override #{o.id} by {o.created_by or 'a teacher'}"))
+
+    if engines is not None and content.unsupported_search == "block":
+        engine = engines.match(host)
+        if engine is not None and not engine.supported and engine.is_search(req.path) and content.safe_search:
+            return _verdict(group, Action.BLOCK, Reason.SAFESEARCH, categories=cats,
+                            rule=f"unsupported_search: block ({engine.name} has no safe search)",
+                            origin=content.origin("unsupported_search"), matched=engine.id)
 
     if group.urls:
         target = host + req.path.lower()
@@ -96,3 +148,21 @@ def decide(req: RequestView, group: Group, lists: Lists, now: datetime) -> Verdi
     return _verdict(group, Action.ALLOW, Reason.DEFAULT, categories=cats,
                     category=cats[0] if cats else None,
                     rule="no rule blocks this site" if not cats else "its categories are allowed")
+
+
+def blocked_now(group: Group, now: datetime) -> frozenset[str]:
+    """The categories this group blocks at this moment (for phrase scanning)."""
+    out = set()
+    for cat, rule in group.categories.items():
+        if rule.action == "block":
+            out.add(cat)
+        elif rule.schedule is not None and (rule.action == "block_during") == rule.schedule.active(now):
+            out.add(cat)
+    return frozenset(out)
+
+
+def content_verdict(group: Group, reason: Reason, category: str, scored: tuple[str, ...], what: str,
+                    threshold: int, origin: Origin) -> Verdict:
+    """A block found by scanning a page or a search (phrases), for the block page and logs."""
+    return _verdict(group, Action.BLOCK, reason, category=category, categories=scored,
+                    rule=f"{what}: score over {threshold} for {', '.join(scored)}", origin=origin)

@@ -25,9 +25,16 @@ class Reason(StrEnum):
     CATEGORY = "category"  # a category the group blocks
     SCHEDULE = "schedule"  # a category or the whole internet is closed at this time
     UNCATEGORISED = "uncategorised"  # a site on no list, for a group that blocks those
+    FILETYPE = "filetype"  # a download of a blocked file type (.exe, .apk, ...)
+    FOCUS = "focus"  # a teacher's focus mode: only the chosen sites are open
+    SAFESEARCH = "safesearch"  # a search engine with no safe-search mechanism, for groups that block those
+    PHRASE = "phrase"  # the page or search scored over the group's threshold in a blocked category
+    SAFEGUARDING = "safeguarding"  # words about self-harm, grooming, extremism or bullying: help, not blame
+    PERSONAL_INFO = "personal_info"  # about to send personal information to an unknown site (a warning)
     ERROR = "error"  # enforcement failed; blocked so that a failure never opens the filter
     # allowing reasons
     ALLOWLIST = "allowlist"  # an explicit allow rule
+    OVERRIDE = "override"  # a teacher's override opened the site (or it is on the focus list)
     DEFAULT = "default"  # nothing matched that blocks
 
 
@@ -40,6 +47,12 @@ BLOCK_REASONS = frozenset(
         Reason.CATEGORY,
         Reason.SCHEDULE,
         Reason.UNCATEGORISED,
+        Reason.FILETYPE,
+        Reason.FOCUS,
+        Reason.SAFESEARCH,
+        Reason.PHRASE,
+        Reason.SAFEGUARDING,
+        Reason.PERSONAL_INFO,
         Reason.ERROR,
     }
 )
@@ -113,9 +126,13 @@ class ClientInfo:
 
 
 # flow.metadata keys: the contract between addons (they never import each other).
+# A blocking verdict is written only through addons.flowutil.block (by Enforce, and
+# by the content controls: PersonalInfo, SafeSearch, FileTypes, PhraseScan).
 CLIENT_KEY = "schoolgate.client"  # ClientInfo, written by ClientIdentify only
 VERDICT_KEY = "schoolgate.verdict"  # Verdict, written by Enforce (and later content scanners)
 BLOCKED_KEY = "schoolgate.blocked"  # True when the response is schoolgate's short 403
 DECISION_SECONDS_KEY = "schoolgate.decision_seconds"  # float, written by Enforce
 SELFTEST_KEY = "schoolgate.selftest"  # True for an authenticated `schoolgate selftest` request
+PII_KEY = "schoolgate.pii"  # personal-info warning: kinds found, token, form fields (memory only, never logged)
+PII_CONFIRM = "__schoolgate_pii"  # form field / query parameter carrying the warning's confirmation token
 SELFTEST_HEADER = "X-Schoolgate-Selftest"  # "<token> <group id>", removed before anything else sees it

@@ -20,6 +20,7 @@ from typing import Any
 
 from .categories import Categories
 from .clients import ClientRange, compile_clients
+from .content import CONTENT_KEYS, ContentRules, defaults_for, parse_content
 from .domains import HostError, is_public_suffix, normalise_host
 from .errors import Collector, suggest
 from .model import Action, Kind, Origin
@@ -54,6 +55,7 @@ GROUP_KEYS = (
     "uncategorised",
     "ip_literals",
     "closed_during",
+    *CONTENT_KEYS,
 )
 # Renamed keys: still read, with a warning that names the new key.
 MIGRATED_KEYS = {
@@ -120,6 +122,7 @@ class Group:
     uncategorised: Setting
     ip_literals: Setting
     closed_during: tuple[Schedule, Origin] | None = None
+    content: ContentRules = field(default_factory=ContentRules)
 
     def name(self, lang: str) -> str:
         return self.name_vi if lang == "vi" else self.name_en
@@ -462,8 +465,9 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
         else:
             closed = (raw.schedules[str(value)][0], Origin(source, spec.line_of("closed_during")))
     chain = (gid,) + (base.chain if base else ())
+    content = parse_content(spec, base.content if base else defaults_for(kind), source, gid, errors)
     return Group(gid, names[0], names[1], kind, level, grade, chain, cats, domains, tuple(urls),
-                 unc, ipl, closed)
+                 unc, ipl, closed, content)
 
 
 _DEFAULT_NAMES = {

@@ -66,6 +66,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("authority_public_key", str, "",
             "Ed25519 public key (base64) that verifies signed list sources (signature: required), such as the "
             "authorities' locked lists. Given by the list's publisher; see `schoolgate lists keygen`."),
+    Setting("scan_max_bytes", int, 2_000_000,
+            "Text responses (HTML, plain text, JSON) up to this size, after decompression, are scanned "
+            "with the phrase lists; larger bodies are streamed through unscanned."),
+    Setting("scan_workers", int, 1,
+            "Worker processes that scan pages with the phrase lists, beside the proxy (they use another "
+            "core); 0 scans inside the proxy process."),
     Setting("incident_retention_days", int, 30,
             "Days a block, review, report, override or policy-change incident is kept in the local store."),
     Setting("alert_retention_days", int, 90,
@@ -109,6 +115,8 @@ class Settings:
     reload_interval: float = 1.0
     max_list_errors: int = 100
     authority_public_key: str = ""
+    scan_max_bytes: int = 2_000_000
+    scan_workers: int = 1
     incident_retention_days: int = 30
     alert_retention_days: int = 90
     traffic_retention_days: int = 400
@@ -219,6 +227,9 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
         if getattr(s, name) < 1:
             errors.error(source, lines.get(name), f"{name} must be at least 1",
                          f"use for example {name}: {BY_NAME[name].default}")
+    if not 0 <= s.scan_workers <= 16:
+        errors.error(source, lines.get("scan_workers"), "scan_workers must be from 0 to 16",
+                     "use 1 (or 0 to scan inside the proxy)")
     if not 0 <= s.metrics_port <= 65535:
         errors.error(source, lines.get("metrics_port"), f"metrics_port {s.metrics_port} is not a TCP port",
                      "use a number from 1 to 65535, or 0 to turn metrics off")

@@ -13,7 +13,12 @@ from .categories import Categories
 from .clients import ClientIndex, ClientMatch
 from .decide import Lists, decide
 from .model import RequestView, Verdict
+from .overrides import NONE as NO_OVERRIDES
+from .overrides import Overrides
+from .phrases import EMPTY as EMPTY_PHRASES
+from .phrases import PhraseIndex
 from .policy import DEFAULT_GROUP, Group, PolicySet
+from .safesearch import Engines
 from .sources import Source
 
 
@@ -27,6 +32,8 @@ class Snapshot:
     clients: ClientIndex = field(init=False)
     info: dict[str, Any] = field(default_factory=dict)  # counts for summaries and status
     sources: tuple[Source, ...] = ()  # list sources from blocklists/sources.yaml
+    phrases: PhraseIndex = EMPTY_PHRASES
+    engines: Engines = field(default_factory=lambda: Engines([]))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clients", ClientIndex(self.policy.clients, DEFAULT_GROUP))
@@ -40,8 +47,9 @@ class Snapshot:
     def now(self) -> datetime:
         return datetime.now(self.tz)
 
-    def decide(self, req: RequestView, group: Group, at: datetime | None = None) -> Verdict:
-        return decide(req, group, self.lists, at or self.now())
+    def decide(self, req: RequestView, group: Group, at: datetime | None = None,
+               overrides: Overrides = NO_OVERRIDES) -> Verdict:
+        return decide(req, group, self.lists, at or self.now(), overrides, self.engines)
 
 
 @dataclass
@@ -64,3 +72,4 @@ class Runtime:
         self.snapshot: Snapshot | None = None
         self.settings: Any = None
         self.stats = Stats()
+        self.overrides: Overrides = NO_OVERRIDES  # teachers' overrides, replaced as they change

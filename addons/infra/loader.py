@@ -18,7 +18,10 @@ from pathlib import Path
 from ..core import lists as corelists
 from ..core.categories import Categories, parse_categories
 from ..core.errors import Collector, ConfigError, ConfigErrors
+from ..core.phrases import EMPTY as PHRASES_EMPTY
+from ..core.phrases import Phrase, PhraseIndex, parse_phrases
 from ..core.policy import compile_policies
+from ..core.safesearch import Engines, parse_engines
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
 from ..core.sources import Source
@@ -258,6 +261,45 @@ def load_lists(settings: Settings, categories: Categories, categories_text: str,
     return open_index(path), key
 
 
+def load_phrases(settings: Settings, categories: Categories, errors: Collector) -> PhraseIndex:
+    """blocklists/phrases/<category>.<lang>.txt → one compiled index."""
+    root = settings.blocklists_path / "phrases"
+    found: list[Phrase] = []
+    if not root.is_dir():
+        return PHRASES_EMPTY
+    for f in sorted(root.glob("*.txt")):
+        shown = display_path(f)
+        cat, _, lang = f.name.removesuffix(".txt").rpartition(".")
+        if not cat or lang not in ("vi", "en"):
+            errors.error(shown, None, "a phrase file is named <category>.<vi|en>.txt",
+                         "rename it, for example gambling.vi.txt")
+            continue
+        if cat not in categories:
+            errors.error(shown, None, f"unknown category '{cat}'", "use a category id from categories.yaml")
+            continue
+        text = read_text(f, POLICY_FILE_CAP, errors, shown)
+        if text is None:
+            continue
+        parsed = parse_phrases(text, cat, shown)
+        for line, why in parsed.bad:
+            errors.error(shown, line, f"bad phrase line: {why}", "fix the line or start it with #")
+        found.extend(parsed.phrases)
+    return PhraseIndex(found)
+
+
+def load_engines(settings: Settings, errors: Collector) -> Engines:
+    path = settings.blocklists_path / "safesearch.yaml"
+    if not path.exists():
+        return Engines([])
+    shown = display_path(path)
+    text = read_text(path, POLICY_FILE_CAP, errors, shown)
+    if text is None:
+        return Engines([])
+    data, errs = parse_yaml(text, shown)
+    errors.extend(errs)
+    return parse_engines(data, shown, errors) if not errs else Engines([])
+
+
 def policy_files(settings: Settings) -> list[Path]:
     root = settings.policies_path
     return [p for p in walk_files(root)
@@ -301,6 +343,8 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         if not errs:
             parsed.append((shown, data))
     policy = compile_policies(parsed, categories, errors) if categories.by_id else None
+    phrases = load_phrases(settings, categories, errors) if categories.by_id else PHRASES_EMPTY
+    engines = load_engines(settings, errors)
     if errors.errors or policy is None or index is None:
         raise ConfigErrors(errors.errors or [ConfigError("blocklists", None, "no categories loaded",
                                                          "check blocklists/categories.yaml")])
@@ -308,6 +352,12 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     h.update(list_key.encode())
     for shown, text in texts:
         h.update(shown.encode() + b"\0" + text.encode() + b"\0")
+    for extra in sorted((settings.blocklists_path / "phrases").glob("*.txt")) + [
+            settings.blocklists_path / "safesearch.yaml", settings.blocklists_path / "sources.yaml"]:
+        try:
+            h.update(extra.name.encode() + b"\0" + extra.read_bytes() + b"\0")
+        except OSError:
+            pass
     info = {
         "groups": len(policy.groups),
         "clients": len(policy.clients),
@@ -317,7 +367,10 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         "list_files": len(index.sources),
         "policy_files": len(texts),
     }
-    snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources))
+    info["phrases"] = phrases.count
+    info["engines"] = len(engines.engines)
+    snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources),
+                    phrases=phrases, engines=engines)
     return LoadResult(snap, errors.warnings)
 
 

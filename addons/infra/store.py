@@ -86,6 +86,20 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             detail TEXT NOT NULL
         );
     """),
+    ("0005_overrides", """
+        CREATE TABLE overrides (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            group_id TEXT NOT NULL,
+            domains TEXT NOT NULL,
+            starts INTEGER NOT NULL,
+            ends INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            removed INTEGER
+        );
+        CREATE INDEX overrides_ends ON overrides (ends);
+    """),
 )
 
 
@@ -288,6 +302,7 @@ class Writer:
             removed["traffic_hours"] = cur.rowcount
             await db.execute("DELETE FROM dropped_incidents WHERE hour < ?", (now - traffic_days * day,))
             await db.execute("DELETE FROM proxy_runs WHERE last_seen < ?", (now - traffic_days * day,))
+            await db.execute("DELETE FROM overrides WHERE ends < ?", (now - incident_days * day,))
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")

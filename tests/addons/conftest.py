@@ -3,6 +3,7 @@ API is not stable), fed with tflow flows."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,11 @@ from addons.clients import ClientIdentify
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.enforce import Enforce
+from addons.downloads import FileTypes
+from addons.personal_info import PersonalInfo
+from addons.phrases import PhraseScan
 from addons.policy_loader import PolicyLoader
+from addons.safesearch import SafeSearch
 from addons.settings import SchoolgateSettings
 
 
@@ -29,6 +34,10 @@ class Chain:
     clients: ClientIdentify
     enforce: Enforce
     blockpage: BlockPage
+    safesearch: SafeSearch
+    personal: PersonalInfo
+    filetypes: FileTypes
+    phrases: PhraseScan
 
     def flow(self, url: str, client: str = "127.0.0.7", accept: str | None = "text/html",
              method: str = "GET", host_header: str | None = None) -> http.HTTPFlow:
@@ -42,8 +51,20 @@ class Chain:
         return f
 
     def request(self, f: http.HTTPFlow) -> http.HTTPFlow:
-        for addon in (self.clients, self.enforce, self.blockpage):
+        for addon in (self.clients, self.enforce, self.personal, self.safesearch, self.blockpage):
             addon.request(f)
+        return f
+
+    def respond(self, f: http.HTTPFlow, body: bytes, content_type: str = "text/html; charset=utf-8",
+                headers: dict[str, str] | None = None) -> http.HTTPFlow:
+        """The upstream's answer going back through the response hooks."""
+        f.response = http.Response.make(200, body, {"Content-Type": content_type, **(headers or {})})
+        for addon in (self.filetypes, self.phrases):
+            addon.responseheaders(f)
+        for addon in (self.phrases, self.blockpage):
+            result = addon.response(f)
+            if asyncio.iscoroutine(result):
+                asyncio.run(result)
         return f
 
 
@@ -56,9 +77,10 @@ def chain(settings: Settings) -> Iterator[Chain]:
     runtime = Runtime()
     addons = (SchoolgateSettings(runtime), PolicyLoader(runtime), ClientIdentify(runtime),
               Enforce(runtime), BlockPage(runtime))
-    with taddons.context(*addons) as tctx:
+    extra = (SafeSearch(runtime), PersonalInfo(runtime), FileTypes(runtime), PhraseScan(runtime))
+    with taddons.context(*addons, *extra) as tctx:
         tctx.configure(addons[0], **options_for(settings))
-        yield Chain(tctx, runtime, *addons)
+        yield Chain(tctx, runtime, *addons, *extra)
 
 
 __all__ = ["Chain", "tutils"]

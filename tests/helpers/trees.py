@@ -39,6 +39,8 @@ def make_tree(base: Path, lists: dict[str, str] | None = None, clients: str = CL
     (policies / "clients.yaml").write_text(clients, encoding="utf-8")
     blocklists.mkdir()
     shutil.copy(SHIPPED_BLOCKLISTS / "categories.yaml", blocklists / "categories.yaml")
+    shutil.copy(SHIPPED_BLOCKLISTS / "safesearch.yaml", blocklists / "safesearch.yaml")
+    shutil.copytree(SHIPPED_BLOCKLISTS / "phrases", blocklists / "phrases")
     for rel, text in (LISTS if lists is None else lists).items():
         p = blocklists / rel
         p.parent.mkdir(parents=True, exist_ok=True)

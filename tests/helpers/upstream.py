@@ -58,8 +58,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self) -> None:
         length = int(self.headers.get("content-length") or 0)
-        if length:
-            self.rfile.read(length)
+        request_body = self.rfile.read(length) if length else b""
         target = self.path
         if "://" in target:  # absolute form from a proxy
             rest = target.split("://", 1)[1]
@@ -68,10 +67,12 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             host, path = self.headers.get("host", ""), target
         host = host.split(":")[0]
-        self.server.seen.append((self.scheme, host, path))
-        body = page_body(host, path, self.scheme)
+        self.server.seen.append((self.scheme, host, path, dict(self.headers.items()), request_body))
+        ctype, body = self.server.pages.get(host + path.split("?")[0], ("application/json", None))
+        if body is None:
+            body = page_body(host, path, self.scheme)
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("X-Upstream", "yes")
         self.end_headers()
@@ -105,7 +106,8 @@ class _TLSHandler(_Handler):
 class _Upstream(ThreadingHTTPServer):
     daemon_threads = True
     tls: ssl.SSLContext
-    seen: list[tuple[str, str, str]]
+    seen: list[tuple[str, str, str, dict[str, str], bytes]]
+    pages: dict[str, tuple[str, bytes]]  # "host/path" → (content type, body) instead of the echo
 
 
 class Upstream:
@@ -117,6 +119,7 @@ class Upstream:
         ctx.set_alpn_protocols(["http/1.1"])
         self.server.tls = ctx
         self.server.seen = []
+        self.server.pages = {}
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -125,8 +128,12 @@ class Upstream:
         return f"http://127.0.0.1:{self.port}"
 
     @property
-    def seen(self) -> list[tuple[str, str, str]]:
+    def seen(self) -> list[tuple[str, str, str, dict[str, str], bytes]]:
         return self.server.seen
+
+    def serve(self, host_path: str, content_type: str, body: bytes) -> None:
+        """Answer `host/path` with this body instead of the JSON echo."""
+        self.server.pages[host_path] = (content_type, body)
 
     def __enter__(self) -> Upstream:
         self.thread.start()

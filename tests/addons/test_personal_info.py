@@ -1,0 +1,44 @@
+from mitmproxy import http
+
+from addons.core.model import PII_CONFIRM, VERDICT_KEY, Reason
+from tests.addons.conftest import Chain
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def post(chain: Chain, url: str, body: bytes, ctype: str = FORM, client: str = "127.0.0.7") -> http.HTTPFlow:
+    f = chain.flow(url, client=client, method="POST")
+    f.request.headers["Content-Type"] = ctype
+    f.request.content = body
+    return chain.request(f)
+
+
+def test_a_form_with_a_phone_number_gets_the_warning(chain: Chain) -> None:
+    f = post(chain, "http://quiz.test/signup", b"name=An&phone=0912345678")
+    assert f.response is not None and f.response.status_code == 403
+    assert f.metadata[VERDICT_KEY].reason is Reason.PERSONAL_INFO
+    page = f.response.get_text()
+    assert "số điện thoại" in page and "a phone number" in page and "quiz.test" in page
+    assert 'name="phone" value="0912345678"' in page  # the form is re-sent as it was, from the child's browser
+    token = page.split(f'name="{PII_CONFIRM}" value="')[1].split('"')[0]
+    # the child confirms: the form comes back with the token, which the proxy removes
+    again = post(chain, "http://quiz.test/signup", f"name=An&phone=0912345678&{PII_CONFIRM}={token}".encode())
+    assert again.response is None and again.request.content == b"name=An&phone=0912345678"
+
+
+def test_json_posts_use_the_ten_minute_confirmation(chain: Chain) -> None:
+    f = post(chain, "http://app.test/api/profile", b'{"email": "an@gmail.com"}', "application/json")
+    assert f.metadata[VERDICT_KEY].reason is Reason.PERSONAL_INFO
+    page = f.response.get_text()
+    link = page.split(f"{PII_CONFIRM}=")[1].split('"')[0]
+    ok = chain.request(chain.flow(f"http://app.test/api/profile?{PII_CONFIRM}={link}", client="127.0.0.7"))
+    assert ok.response is not None and ok.response.status_code == 200
+    again = post(chain, "http://app.test/api/profile", b'{"email": "an@gmail.com"}', "application/json")
+    assert again.response is None
+    bad = chain.request(chain.flow(f"http://app.test/x?{PII_CONFIRM}=forged", client="127.0.0.7"))
+    assert bad.response.status_code == 400
+
+
+def test_staff_allowed_sites_and_plain_forms_pass(chain: Chain) -> None:
+    assert post(chain, "http://quiz.test/s", b"phone=0912345678", client="127.0.0.20").response is None
+    assert post(chain, "http://quiz.test/s", b"answer=42").response is None

@@ -1,0 +1,81 @@
+import asyncio
+import gzip
+from dataclasses import replace
+
+from mitmproxy import http
+
+from addons.core.model import BLOCKED_KEY, VERDICT_KEY, Reason
+from tests.addons.conftest import Chain
+
+GAMBLING_PAGE = ("<html><body><h1>Soi kèo nhà cái hôm nay</h1><p>Tỷ lệ kèo cá độ bóng đá, nhà cái uy tín, "
+                 "đặt cược ngay, nạp tiền cược nhận thưởng.</p></body></html>").encode()
+NEWS_PAGE = "<html><body><p>Học sinh lớp 7 tham gia cuộc thi khoa học kỹ thuật.</p></body></html>".encode()
+
+
+def test_an_uncategorised_page_over_the_threshold_is_blocked(chain: Chain) -> None:
+    f = chain.respond(chain.request(chain.flow("http://new-site.test/", client="127.0.0.7")), GAMBLING_PAGE)
+    assert f.metadata.get(BLOCKED_KEY) and f.response is not None and f.response.status_code == 403
+    v = f.metadata[VERDICT_KEY]
+    assert (v.reason, v.category) == (Reason.PHRASE, "gambling")
+    page = f.response.get_text()
+    assert "Trang này đã bị chặn" in page and "kèo" not in page  # never the phrases themselves
+
+
+def test_innocent_and_compressed_pages(chain: Chain) -> None:
+    f = chain.respond(chain.request(chain.flow("http://new-site.test/")), NEWS_PAGE)
+    assert f.response is not None and f.response.status_code == 200
+    f = chain.request(chain.flow("http://other.test/", client="127.0.0.7"))
+    f.response = http.Response.make(200, b"", {"Content-Type": "text/html", "Content-Encoding": "gzip"})
+    f.response.raw_content = gzip.compress(GAMBLING_PAGE)  # as it comes from the server
+    chain.phrases.responseheaders(f)
+    asyncio.run(chain.phrases.response(f))
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE
+
+
+def test_thresholds_per_grade(chain: Chain) -> None:
+    mild = "<p>Tin tức: nhà cái và tỷ lệ kèo.</p>".encode()  # scores 30 + 35 = 65
+    assert chain.respond(chain.request(chain.flow("http://a.test/", client="127.0.0.3")), mild).response.status_code == 403
+    assert chain.respond(chain.request(chain.flow("http://a.test/", client="127.0.0.11")), mild).response.status_code == 200
+
+
+def test_safeguarding_pages_get_the_care_page(chain: Chain) -> None:
+    body = "<p>Mình muốn chết, cách tự tử nào không đau</p>".encode()
+    f = chain.respond(chain.request(chain.flow("http://forum.test/", client="127.0.0.11")), body)
+    assert f.metadata[VERDICT_KEY].reason is Reason.SAFEGUARDING
+    page = f.response.get_text()
+    assert "Em có ổn không?" in page and "Are you okay?" in page and "111" in page
+
+
+def test_categorised_sites_staff_and_binary_bodies_are_not_scanned(chain: Chain) -> None:
+    # social.test is listed (social_networks): known sites are decided by category
+    f = chain.respond(chain.request(chain.flow("http://social.test/", client="127.0.0.20")), GAMBLING_PAGE)
+    assert f.response.status_code == 200
+    f = chain.respond(chain.request(chain.flow("http://x.test/", client="127.0.0.20")), GAMBLING_PAGE)  # staff
+    assert f.response.status_code == 200
+    f = chain.respond(chain.request(chain.flow("http://x.test/a.png")), GAMBLING_PAGE, "image/png")
+    assert f.response.status_code == 200
+
+
+def test_large_bodies_are_streamed_not_scanned(chain: Chain) -> None:
+    chain.runtime.settings = replace(chain.runtime.settings, scan_max_bytes=100)
+    f = chain.request(chain.flow("http://x.test/", client="127.0.0.7"))
+    f.response = http.Response.make(200, GAMBLING_PAGE, {"Content-Type": "text/html",
+                                                         "Content-Length": str(len(GAMBLING_PAGE))})
+    chain.phrases.responseheaders(f)
+    assert f.response.stream is True
+
+
+def test_results_are_cached_by_content(chain: Chain) -> None:
+    for _ in range(3):
+        chain.respond(chain.request(chain.flow("http://new-site.test/", client="127.0.0.7")), GAMBLING_PAGE)
+    assert chain.phrases.scanned == 1 and chain.phrases.cache_hits == 2
+
+
+async def test_scanning_in_a_worker_process(chain: Chain) -> None:
+    chain.runtime.settings = replace(chain.runtime.settings, scan_workers=1)
+    f = chain.request(chain.flow("http://worker.test/", client="127.0.0.7"))
+    f.response = http.Response.make(200, GAMBLING_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+    chain.phrases.responseheaders(f)
+    await chain.phrases.response(f)
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases._pool is not None
+    chain.phrases.done()
