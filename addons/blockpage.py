@@ -109,14 +109,15 @@ class BlockPage:
         time_text = when.strftime("%H:%M %d/%m/%Y") if when else ""
         reference = "-".join(x for x in (verdict.reason.value, verdict.category or "", verdict.group,
                                          when.strftime("%Y%m%d%H%M") if when else "") if x)
-        review_url = ""
-        if settings.dashboard_url:
+        review_url = report_url = ""
+        if settings.review_base:
             query = urlencode({"host": host, "reason": verdict.reason.value,
                                "category": verdict.category or "", "group": verdict.group})
-            review_url = settings.dashboard_url.rstrip("/") + "/review?" + query
+            review_url = settings.review_base + "/review?" + query
+            report_url = settings.review_base + "/report?" + urlencode({"url": host, "group": verdict.group})
         return self.template.render(
             t=self.catalog.t, langs=langs, host=host, reason=verdict.reason.value,
             category_names=category_names, group_names=group_names, time=time_text,
-            reference=reference, review_url=review_url, school=settings.school_name,
+            reference=reference, review_url=review_url, report_url=report_url, school=settings.school_name,
             counsellor=settings.counsellor_contact,
         )

@@ -73,7 +73,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = resolve_settings(args)
     from addons import runner
 
-    return runner.run(settings, args.set or [])
+    config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    return runner.run(settings, args.set or [], str(config) if config else None)
 
 
 # ----------------------------------------------------------------------------- check
@@ -367,6 +368,65 @@ def cmd_override(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- dashboard, users
+
+
+def dashboard_command(args: argparse.Namespace) -> list[str]:
+    """The dashboard runs as its own process (`python -m dashboard`), never imported here."""
+    cmd = [sys.executable, "-m", "dashboard"]
+    if args.config:
+        cmd += ["--config", str(args.config)]
+    for spec in args.set or []:
+        if spec.partition("=")[0] in BY_OPTION:
+            cmd += ["--set", spec]
+    return cmd
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    resolve_settings(args)
+    cmd = dashboard_command(args)
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    import getpass
+
+    from addons.infra import accounts
+
+    settings = resolve_settings(args)
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    db = settings.db_path
+    try:
+        if args.user_command == "list":
+            for u in accounts.users(db):
+                print(f"{u.name:<20} {u.role:<11} {', '.join(u.groups) or '-':<30} "
+                      f"{'safeguarding' if u.safeguarding else ''}{' (disabled)' if u.disabled else ''}")
+            return 0
+        if args.user_command == "disable":
+            accounts.disable_user(db, args.name)
+            print(f"User {args.name} disabled.")
+            return 0
+        if args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        else:
+            password = getpass.getpass(f"Password for {args.name}: ")
+            if getpass.getpass("Again: ") != password:
+                print("The passwords differ.", file=sys.stderr)
+                return 1
+        if args.user_command == "passwd":
+            accounts.set_password(db, args.name, password)
+            print(f"Password of {args.name} changed; their sessions are signed out.")
+            return 0
+        groups = [g for g in (args.groups or "").split(",") if g]
+        user = accounts.add_user(db, args.name, password, args.role, groups, args.safeguarding, args.language)
+        print(f"User {user.name} ({user.role}{': ' + ', '.join(user.groups) if user.groups else ''}) created.")
+        return 0
+    except accounts.AccountError as e:
+        print(f"schoolgate user: {e}", file=sys.stderr)
+        return 1
+
+
 # ----------------------------------------------------------------------------- lists
 
 
@@ -422,6 +482,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("vi", "en"), help="language (default: the language setting)")
     p.add_argument("--output", metavar="FILE", help="write to a file instead of the screen")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("dashboard", help="run the web dashboard (also started by `schoolgate run`)")
+    common(p)
+    p.set_defaults(func=cmd_dashboard)
+
+    p = sub.add_parser("user", help="dashboard accounts: add, list, passwd, disable")
+    usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
+    q = usub.add_parser("add", help="create an account")
+    common(q)
+    q.add_argument("name")
+    q.add_argument("--role", choices=("admin", "teacher", "department"), required=True)
+    q.add_argument("--groups", help="teacher's groups, comma separated (grade-7,class-7a)")
+    q.add_argument("--safeguarding", action="store_true", help="designated to see safeguarding alerts")
+    q.add_argument("--language", choices=("vi", "en"), default="vi")
+    q.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    q = usub.add_parser("passwd", help="change a password")
+    common(q)
+    q.add_argument("name")
+    q.add_argument("--password-stdin", action="store_true")
+    q = usub.add_parser("list", help="list accounts")
+    common(q)
+    q = usub.add_parser("disable", help="disable an account")
+    common(q)
+    q.add_argument("name")
+    p.set_defaults(func=cmd_user)
 
     p = sub.add_parser("override", help="teachers' overrides: focus mode, unblock a site")
     osub = p.add_subparsers(dest="override_command", required=True, metavar="ACTION")

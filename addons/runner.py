@@ -6,6 +6,8 @@ import asyncio
 import difflib
 import logging
 import signal
+import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -76,7 +78,33 @@ async def build_master(settings: Settings, sets: Sequence[str], runtime: Runtime
     return master
 
 
-def run(settings: Settings, sets: Sequence[str]) -> int:
+def start_dashboard(settings: Settings, sets: Sequence[str], config: str | None) -> subprocess.Popen[bytes] | None:
+    """The dashboard is a separate process, so a slow page never stalls the proxy."""
+    if not settings.dashboard_port:
+        return None
+    cmd = [sys.executable, "-m", "dashboard"]
+    if config:
+        cmd += ["--config", config]
+    for spec in sets:
+        if spec.startswith("schoolgate_"):
+            cmd += ["--set", spec]
+    return subprocess.Popen(cmd)
+
+
+def run(settings: Settings, sets: Sequence[str], config: str | None = None) -> int:
+    dashboard = start_dashboard(settings, sets, config)
+    try:
+        return _run(settings, sets)
+    finally:
+        if dashboard is not None:
+            dashboard.terminate()
+            try:
+                dashboard.wait(10)
+            except subprocess.TimeoutExpired:
+                dashboard.kill()
+
+
+def _run(settings: Settings, sets: Sequence[str]) -> int:
     async def main() -> int:
         logging.getLogger().setLevel(logging.INFO)
         for noisy in ("hpack", "asyncio", "quic"):

@@ -27,7 +27,7 @@ def settings(tree: tuple[Path, Path], tmp_path: Path) -> Settings:
     policies, blocklists = tree
     return Settings(policies_dir=str(policies), blocklists_dir=str(blocklists),
                     data_dir=str(tmp_path / "data"), reload_interval=0.2, metrics_port=0,
-                    incident_batch_seconds=0.1, scan_workers=0)
+                    incident_batch_seconds=0.1, scan_workers=0, dashboard_port=0)
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +47,7 @@ def proxy_args(settings: Settings, upstream: Upstream) -> list[str]:
         "--set", f"schoolgate_reload_interval={settings.reload_interval}",
         "--set", f"schoolgate_metrics_port={settings.metrics_port}",
         "--set", f"schoolgate_incident_batch_seconds={settings.incident_batch_seconds}",
+        "--set", f"schoolgate_dashboard_port={settings.dashboard_port}",
     ]
 
 
@@ -76,7 +77,7 @@ def shared_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     policies, blocklists = make_tree(base)
     return Settings(policies_dir=str(policies), blocklists_dir=str(blocklists),
                     data_dir=str(base / "data"), reload_interval=0.2, metrics_port=0,
-                    incident_batch_seconds=0.1)
+                    incident_batch_seconds=0.1, dashboard_port=0)
 
 
 @pytest.fixture(scope="module")

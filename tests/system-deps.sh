@@ -5,6 +5,7 @@ set -euo pipefail
 declare -A need=(
   [curl]=curl                # end-to-end requests with --interface 127.0.0.N
   [prometheus]=prometheus    # a real Prometheus scrapes the proxy's metrics
+  [chromium]=chromium        # Playwright drives Debian's Chromium for the dashboard tests
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -42,7 +42,9 @@ BUILTIN_KINDS: dict[str, Kind] = {
 }
 DEFAULT_GROUP = "default"
 
-TOP_KEYS = ("schedules", "groups", "clients")
+TOP_KEYS = ("schedules", "groups", "clients", "overlays")
+# What a teacher's generated file (policies/teachers/<name>.yaml) may change in a group.
+OVERLAY_KEYS = ("allow", "deny", "closed_during")
 GROUP_KEYS = (
     "name",
     "description",
@@ -158,6 +160,7 @@ class _Raw:
     groups: dict[str, _RawGroup] = field(default_factory=dict)
     schedules: dict[str, tuple[Schedule, Origin]] = field(default_factory=dict)
     clients: list[tuple[Any, str, int]] = field(default_factory=list)  # (entry, source, line)
+    overlays: dict[str, list[tuple[LMap, str, int]]] = field(default_factory=dict)  # group → (spec, file, line)
 
 
 def collect(files: list[tuple[str, Any]], errors: Collector) -> _Raw:
@@ -214,6 +217,20 @@ def collect(files: list[tuple[str, Any]], errors: Collector) -> _Raw:
             else:
                 for i, entry in enumerate(clients):
                     raw.clients.append((entry, source, clients.line_of(i)))
+        overlays = data.get("overlays")
+        if overlays is not None:
+            if not isinstance(overlays, LMap):
+                errors.error(source, data.line_of("overlays"), "'overlays' must map group ids to changes",
+                             "write 'grade-7: {allow: [example.com]}'")
+            else:
+                for gid, spec in overlays.items():
+                    line = overlays.line_of(gid)
+                    if not isinstance(spec, LMap):
+                        errors.error(source, line, f"overlay for '{gid}' must be a mapping",
+                                     "write allow:, deny: or closed_during: under it")
+                        continue
+                    check_keys(spec, OVERLAY_KEYS, f"the overlay for '{gid}'", source, errors)
+                    raw.overlays.setdefault(str(gid), []).append((spec, source, line))
     return raw
 
 
@@ -327,6 +344,10 @@ def compile_policies(files: list[tuple[str, Any]], categories: Categories, error
 
     for gid in raw.groups:
         build(gid)
+    for gid, items in raw.overlays.items():
+        if gid not in raw.groups:
+            for _, osource, oline in items:
+                errors.error(osource, oline, f"overlay for unknown group '{gid}'", suggest(gid, raw.groups))
     default = groups.get(DEFAULT_GROUP)
     if default is not None and default.kind is Kind.STAFF:
         rg = raw.groups[DEFAULT_GROUP]
@@ -404,6 +425,61 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
                     cats[str(cat)] = rule
     # explicit domain rules: the parent's, overridden domain by domain
     domains: dict[str, DomainRule] = dict(base.domains) if base else {}
+    own = _domain_rules(spec, source, gid, errors)
+    domains.update(own)
+    closed_override: tuple[Schedule, Origin] | None = None
+    for ospec, osource, oline in raw.overlays.get(gid, []):
+        for domain, rule in _domain_rules(ospec, osource, gid, errors).items():
+            current = domains.get(domain)
+            if rule.action is Action.ALLOW and current is not None and current.action is Action.BLOCK:
+                errors.error(osource, rule.origin.line, f"'{domain}' is denied for '{gid}' by the school's "
+                             f"policy ({current.origin})", "only the IT admin can change that rule")
+                continue
+            domains[domain] = rule
+        if "closed_during" in ospec:
+            sched = str(ospec["closed_during"])
+            if sched not in raw.schedules:
+                errors.error(osource, ospec.line_of("closed_during"), f"unknown schedule '{sched}'",
+                             suggest(sched, raw.schedules))
+            else:
+                closed_override = (raw.schedules[sched][0], Origin(osource, ospec.line_of("closed_during")))
+    # URL rules add to the parent's
+    urls = list(base.urls) if base else []
+    if "deny_urls" in spec:
+        items = spec["deny_urls"]
+        if not isinstance(items, LList):
+            errors.error(source, spec.line_of("deny_urls"), "'deny_urls' must be a list",
+                         "write deny_urls: [youtube.com/shorts/, {regex: '...'}]")
+        else:
+            for i, item in enumerate(items):
+                rule = _url_rule(item, Origin(source, items.line_of(i)), errors)
+                if rule is not None:
+                    urls.append(rule)
+    builtin = Origin("(built-in default)")
+    default_allow = Setting(Action.ALLOW, builtin)
+    default_block = Setting(Action.BLOCK, builtin) if kind is not Kind.STAFF else default_allow
+    unc = _setting(spec, "uncategorised", base.uncategorised if base else default_allow, source, errors)
+    ipl = _setting(spec, "ip_literals", base.ip_literals if base else default_block, source, errors)
+    closed = base.closed_during if base else None
+    if "closed_during" in spec:
+        value = spec["closed_during"]
+        if value is None or value == "none":
+            closed = None
+        elif str(value) not in raw.schedules:
+            errors.error(source, spec.line_of("closed_during"), f"unknown schedule '{value}'",
+                         suggest(str(value), raw.schedules))
+        else:
+            closed = (raw.schedules[str(value)][0], Origin(source, spec.line_of("closed_during")))
+    if closed_override is not None:
+        closed = closed_override
+    chain = (gid,) + (base.chain if base else ())
+    content = parse_content(spec, base.content if base else defaults_for(kind), source, gid, errors)
+    return Group(gid, names[0], names[1], kind, level, grade, chain, cats, domains, tuple(urls),
+                 unc, ipl, closed, content)
+
+
+def _domain_rules(spec: LMap, source: str, gid: str, errors: Collector) -> dict[str, DomainRule]:
+    """The `allow` and `deny` lists of one group (or overlay) spec."""
     own: dict[str, DomainRule] = {}
     for key, action in (("allow", Action.ALLOW), ("deny", Action.BLOCK)):
         if key not in spec:
@@ -436,38 +512,7 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
                                  f"(also {prev.origin})", "keep it in one list only")
                 continue
             own[domain] = DomainRule(action, domain, Origin(source, line), is_public_suffix(domain))
-    domains.update(own)
-    # URL rules add to the parent's
-    urls = list(base.urls) if base else []
-    if "deny_urls" in spec:
-        items = spec["deny_urls"]
-        if not isinstance(items, LList):
-            errors.error(source, spec.line_of("deny_urls"), "'deny_urls' must be a list",
-                         "write deny_urls: [youtube.com/shorts/, {regex: '...'}]")
-        else:
-            for i, item in enumerate(items):
-                rule = _url_rule(item, Origin(source, items.line_of(i)), errors)
-                if rule is not None:
-                    urls.append(rule)
-    builtin = Origin("(built-in default)")
-    default_allow = Setting(Action.ALLOW, builtin)
-    default_block = Setting(Action.BLOCK, builtin) if kind is not Kind.STAFF else default_allow
-    unc = _setting(spec, "uncategorised", base.uncategorised if base else default_allow, source, errors)
-    ipl = _setting(spec, "ip_literals", base.ip_literals if base else default_block, source, errors)
-    closed = base.closed_during if base else None
-    if "closed_during" in spec:
-        value = spec["closed_during"]
-        if value is None or value == "none":
-            closed = None
-        elif str(value) not in raw.schedules:
-            errors.error(source, spec.line_of("closed_during"), f"unknown schedule '{value}'",
-                         suggest(str(value), raw.schedules))
-        else:
-            closed = (raw.schedules[str(value)][0], Origin(source, spec.line_of("closed_during")))
-    chain = (gid,) + (base.chain if base else ())
-    content = parse_content(spec, base.content if base else defaults_for(kind), source, gid, errors)
-    return Group(gid, names[0], names[1], kind, level, grade, chain, cats, domains, tuple(urls),
-                 unc, ipl, closed, content)
+    return own
 
 
 _DEFAULT_NAMES = {

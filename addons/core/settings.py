@@ -54,6 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dashboard_url", str, "",
             "Address of the schoolgate dashboard that children's review requests go to, for example "
             "http://10.0.0.1:8081. Empty: the block page explains how to ask a teacher instead."),
+    Setting("dashboard_host", str, "127.0.0.1",
+            "Address the dashboard listens on. Children reach its review and report forms, so on a gateway use "
+            "the LAN address (and set dashboard_url)."),
+    Setting("dashboard_port", int, 8081, "Port of the dashboard; 0: `schoolgate run` does not start it."),
     Setting("counsellor_contact", str, "",
             "How children reach the school counsellor (a name, room or phone number), shown on block "
             "pages beside the 111 hotline. Empty: only the hotline is shown."),
@@ -111,6 +115,8 @@ class Settings:
     school_name: str = ""
     school_id: str = ""
     dashboard_url: str = ""
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = 8081
     counsellor_contact: str = ""
     reload_interval: float = 1.0
     max_list_errors: int = 100
@@ -143,6 +149,16 @@ class Settings:
     @property
     def blocklists_path(self) -> Path:
         return Path(self.blocklists_dir).expanduser() if self.blocklists_dir else PROJECT_ROOT / "blocklists"
+
+    @property
+    def review_base(self) -> str:
+        """Where the block page sends children's review requests ('' if nowhere)."""
+        if self.dashboard_url:
+            return self.dashboard_url.rstrip("/")
+        if self.dashboard_port:
+            host = self.dashboard_host if self.dashboard_host not in ("", "0.0.0.0") else self.listen_host
+            return f"http://{host or '127.0.0.1'}:{self.dashboard_port}"
+        return ""
 
     @property
     def db_path(self) -> Path:
@@ -227,6 +243,9 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
         if getattr(s, name) < 1:
             errors.error(source, lines.get(name), f"{name} must be at least 1",
                          f"use for example {name}: {BY_NAME[name].default}")
+    if not 0 <= s.dashboard_port <= 65535:
+        errors.error(source, lines.get("dashboard_port"), f"dashboard_port {s.dashboard_port} is not a TCP port",
+                     "use a number from 1 to 65535, or 0 not to start the dashboard")
     if not 0 <= s.scan_workers <= 16:
         errors.error(source, lines.get("scan_workers"), "scan_workers must be from 0 to 16",
                      "use 1 (or 0 to scan inside the proxy)")

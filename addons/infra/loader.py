@@ -306,7 +306,8 @@ def policy_files(settings: Settings) -> list[Path]:
             if p.suffix in (".yaml", ".yml") and not (p.parent == root and p.name == EXAMPLE_POLICY)]
 
 
-def load_policy_texts(settings: Settings, errors: Collector) -> list[tuple[str, str]]:
+def load_policy_texts(settings: Settings, errors: Collector, skip: frozenset[Path] = frozenset()
+                      ) -> list[tuple[str, str]]:
     root = settings.policies_path
     if not root.is_dir():
         errors.error(display_path(root), None, "policies directory not found",
@@ -314,6 +315,8 @@ def load_policy_texts(settings: Settings, errors: Collector) -> list[tuple[str, 
         return []
     out = []
     for p in policy_files(settings):
+        if p.resolve() in skip:
+            continue
         shown = display_path(p)
         text = read_text(p, POLICY_FILE_CAP, errors, shown)
         if text is not None:
@@ -325,7 +328,7 @@ def load_policy_texts(settings: Settings, errors: Collector) -> list[tuple[str, 
 
 
 def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | None = None,
-                  builder: Builder | None = None) -> LoadResult:
+                  builder: Builder | None = None, skip: frozenset[Path] = frozenset()) -> LoadResult:
     """Everything or nothing: returns a complete snapshot or raises ConfigErrors."""
     errors = Collector()
     categories, categories_text = load_categories(settings, errors)
@@ -335,7 +338,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         sources = load_sources(settings, categories, errors)
     if not errors.errors:
         index, list_key = load_lists(settings, categories, categories_text, sources, errors, builder)
-    texts = load_policy_texts(settings, errors) + list(extra_policies or [])
+    texts = load_policy_texts(settings, errors, skip) + list(extra_policies or [])
     parsed = []
     for shown, text in texts:
         data, errs = parse_yaml(text, shown)

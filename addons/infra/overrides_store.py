@@ -20,13 +20,13 @@ def _row(r: sqlite3.Row | tuple) -> Override:  # type: ignore[type-arg]
 
 
 def add(db: Path, kind: str, group: str, domains: list[str], minutes: float, created_by: str,
-        note: str = "", now: float | None = None) -> Override:
+        note: str = "", now: float | None = None, max_minutes: int = 7 * 24 * 60) -> Override:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}")
     if not domains:
         raise ValueError("give at least one site (--allow for focus, --unblock for unblock)")
-    if not 1 <= minutes <= 7 * 24 * 60:
-        raise ValueError("minutes must be between 1 and 10080 (a week)")
+    if not 1 <= minutes <= max_minutes:
+        raise ValueError(f"minutes must be between 1 and {max_minutes}")
     clean = []
     for d in domains:
         try:

@@ -100,6 +100,59 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         CREATE INDEX overrides_ends ON overrides (ends);
     """),
+    ("0006_dashboard", """
+        CREATE TABLE users (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            password_hash TEXT NOT NULL,
+            role TEXT NOT NULL,
+            groups TEXT NOT NULL DEFAULT '[]',
+            safeguarding INTEGER NOT NULL DEFAULT 0,
+            language TEXT NOT NULL DEFAULT 'vi',
+            created INTEGER NOT NULL,
+            disabled INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created INTEGER NOT NULL,
+            expires INTEGER NOT NULL
+        );
+        CREATE TABLE review_requests (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            host TEXT NOT NULL,
+            group_id TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            category TEXT,
+            child_note TEXT NOT NULL DEFAULT '',
+            status TEXT NOT NULL DEFAULT 'pending',
+            decided_by TEXT,
+            decided_ts INTEGER,
+            override_id INTEGER
+        );
+        CREATE TABLE reports (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            url TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            group_id TEXT,
+            status TEXT NOT NULL DEFAULT 'new',
+            handled_by TEXT,
+            handled_ts INTEGER
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            user_name TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            before TEXT,
+            after TEXT,
+            reverted_by INTEGER
+        );
+    """),
 )
 
 
@@ -303,6 +356,9 @@ class Writer:
             await db.execute("DELETE FROM dropped_incidents WHERE hour < ?", (now - traffic_days * day,))
             await db.execute("DELETE FROM proxy_runs WHERE last_seen < ?", (now - traffic_days * day,))
             await db.execute("DELETE FROM overrides WHERE ends < ?", (now - incident_days * day,))
+            await db.execute("DELETE FROM review_requests WHERE ts < ?", (now - incident_days * day,))
+            await db.execute("DELETE FROM reports WHERE ts < ? AND status != 'new'", (now - alert_days * day,))
+            await db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")

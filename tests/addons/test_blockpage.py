@@ -47,7 +47,7 @@ def test_render_language_order_and_review_link(chain: Chain) -> None:
     assert "http://10.0.0.1:8081/review?host=games.test&amp;reason=schedule" in en_first
     assert "THPT Chu Văn An" in en_first and "cô Lan, phòng 204" in en_first
     assert "09:30 23/11/2026" in en_first and "schedule-games-grade-11-202611230930" in en_first
-    plain = chain.blockpage.render(verdict, "<script>x</script>", None, None, at)
+    plain = chain.blockpage.render(verdict, "<script>x</script>", None, Settings(dashboard_port=0), at)
     assert "<script>x" not in plain  # escaped
     assert "/review?" not in plain
 

@@ -150,3 +150,27 @@ def test_rules_for_public_suffixes_cover_that_host_only() -> None:
     assert decide(RequestView("other.github.io"), g, empty, at).reason is Reason.DEFAULT
     assert decide(RequestView("a.someone.github.io"), g, empty, at).reason is Reason.DENIED
     assert decide(RequestView("me.blogspot.com", "/x/1"), g, empty, at).reason is Reason.DEFAULT
+
+
+def test_overlays_from_generated_files() -> None:
+    p = compile_ok(
+        "groups:\n  grade-7: {deny: [blocked-by-admin.test]}\n  class-7a: {inherits: grade-7}\n",
+        "overlays:\n  grade-7:\n    allow: [wiki.test]\n    deny: [games9.test]\n    closed_during: school-day\n")
+    g7, c7a = p.groups["grade-7"], p.groups["class-7a"]
+    assert g7.domains["wiki.test"].action is Action.ALLOW and g7.domains["wiki.test"].origin.source == "p2.yaml"
+    assert "wiki.test" in c7a.domains  # classes inherit their grade's overlay
+    assert g7.closed_during is not None and "wiki.test" not in p.groups["grade-8"].domains
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("overlays:\n  grade-7: {allow: [blocked-by-admin.test]}", "is denied for 'grade-7' by the school's policy"),
+        ("overlays:\n  grade-99: {allow: [a.test]}", "overlay for unknown group 'grade-99'"),
+        ("overlays:\n  grade-7: {categories: {games: allow}}", "unknown key 'categories' in the overlay"),
+        ("overlays:\n  grade-7: {closed_during: nights}", "unknown schedule 'nights'"),
+    ],
+)
+def test_overlay_errors(text: str, message: str) -> None:
+    errors = errors_of("groups:\n  grade-7: {deny: [blocked-by-admin.test]}\n", text)
+    assert any(message in e for e in errors), errors

@@ -25,6 +25,7 @@ LISTS = {
     "gambling.txt": "0.0.0.0 casino.test\n",
     "social_networks/domains": "social.test\n",
     "games/domains": "games.test\n",
+    "chat/domains": "classchat.test\n",
     "violence/urls": "news.test/violent/\n",
     "csam/domains": "locked.test\n",
     "proxy/domains": "someone.github.io\ngithub.io\n",

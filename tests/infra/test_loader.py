@@ -19,7 +19,7 @@ def errors(settings: Settings) -> list[str]:
 
 def test_loads_the_tree(settings: Settings) -> None:
     snap = load_snapshot(settings).snapshot
-    assert snap.info["domains"] == 9 and snap.info["urls"] == 1 and snap.info["clients"] == 5
+    assert snap.info["domains"] == 10 and snap.info["urls"] == 1 and snap.info["clients"] == 5
     v = snap.decide(RequestView("casino.test"), snap.group("grade-7"))
     assert v.action is Action.BLOCK and v.rule.endswith("(list blocklists/gambling.txt:1)")
 
@@ -65,9 +65,9 @@ def test_bad_lists_are_refused_with_file_and_line(settings: Settings) -> None:
 
 
 def test_unreadable_list_file(settings: Settings) -> None:
-    (Path(settings.blocklists_dir) / "chat").mkdir()
-    (Path(settings.blocklists_dir) / "chat" / "domains").symlink_to("/nonexistent/list")
-    assert any("blocklists/chat/domains: file not found" in m for m in errors(settings))
+    (Path(settings.blocklists_dir) / "hacking").mkdir()
+    (Path(settings.blocklists_dir) / "hacking" / "domains").symlink_to("/nonexistent/list")
+    assert any("blocklists/hacking/domains: file not found" in m for m in errors(settings))
 
 
 def test_policy_errors_name_file_and_line(settings: Settings) -> None:

@@ -19,7 +19,7 @@ def test_add_list_remove(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "kind, sites, minutes, message",
     [("pause", ["a.test"], 10, "kind must be"), ("focus", [], 10, "at least one site"),
-     ("unblock", ["a.test"], 0, "minutes must be"), ("unblock", ["not a site!"], 10, "is not a site")],
+     ("unblock", ["a.test"], 0, "minutes must be between 1 and"), ("unblock", ["not a site!"], 10, "is not a site")],
 )
 def test_refused(tmp_path: Path, kind: str, sites: list[str], minutes: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):

@@ -1,0 +1,20 @@
+"""Read-only aggregated figures for department staff: counts per level, category
+and action over 30 days, with cells under the minimum count suppressed."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from dashboard import queries
+from dashboard.web import render, require, state
+
+MINIMUM = 5
+
+
+def page(request: Request) -> Response:
+    require(request, "admin", "department")
+    figures = queries.department_figures(state(request).db, state(request).tz, 30, MINIMUM)
+    if request.query_params.get("format") == "json":
+        return JSONResponse({"ok": True, "data": figures})
+    return render(request, "department.html", figures=figures)
