@@ -128,3 +128,17 @@ def test_repeated_schoolgate_settings_keep_the_last_value() -> None:
     assert last_wins(["schoolgate_language=en", "mode=regular", "mode=socks5", "schoolgate_language=vi"]) == [
         "mode=regular", "mode=socks5", "schoolgate_language=vi"]
 
+
+
+def test_user_commands(settings: Settings, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("a very long password\n"))
+    assert main(["user", "add", "co-lan", "--role", "teacher", "--groups", "grade-7,class-7a",
+                 "--safeguarding", "--password-stdin", *sets(settings)]) == 0
+    assert "User co-lan (teacher: class-7a, grade-7) created." in capsys.readouterr().out
+    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
+    assert main(["user", "add", "x1", "--role", "admin", "--password-stdin", *sets(settings)]) == 1
+    assert main(["user", "list", *sets(settings)]) == 0
+    assert "co-lan" in capsys.readouterr().out
+    assert main(["user", "disable", "co-lan", *sets(settings)]) == 0

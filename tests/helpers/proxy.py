@@ -18,6 +18,9 @@ READY = re.compile(r"schoolgate proxy listening at http://([\d.]+):(\d+)")
 
 
 class ProxyProcess:
+    command = SCHOOLGATE + ["run"]
+    ready = READY
+
     def __init__(self, args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None):
         self.args = args
         self.cwd = cwd
@@ -29,7 +32,7 @@ class ProxyProcess:
 
     def start(self, timeout: float = 30.0) -> ProxyProcess:
         self.proc = subprocess.Popen(
-            SCHOOLGATE + ["run"] + self.args,
+            self.command + self.args,
             cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, encoding="utf-8", errors="replace",
         )
@@ -49,7 +52,7 @@ class ProxyProcess:
         assert self.proc and self.proc.stdout
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
-            m = READY.search(line)
+            m = self.ready.search(line)
             if m and not self._ready.is_set():
                 self.port = int(m.group(2))
                 self._ready.set()
@@ -90,3 +93,10 @@ class ProxyProcess:
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(SCHOOLGATE + list(args), cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
+class DashboardProcess(ProxyProcess):
+    """`python -m dashboard` as a subprocess, ready when it prints its address."""
+
+    command = [sys.executable, "-m", "dashboard"]
+    ready = re.compile(r"schoolgate dashboard at http://([\d.]+):(\d+)/")
