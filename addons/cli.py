@@ -368,6 +368,66 @@ def cmd_override(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- ca, gateway
+
+
+def cmd_ca(args: argparse.Namespace) -> int:
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from addons.runner import ensure_ca
+
+    settings = resolve_settings(args)
+    cert_path = ensure_ca(settings.ca_path, settings.school_name)
+    cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    der = cert.public_bytes(Encoding.DER)
+    fp = hashlib.sha256(der).hexdigest().upper()
+    print(f"CA certificate: {cert_path}")
+    print(f"  subject:  {cert.subject.rfc4514_string()}")
+    print(f"  valid:    {cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}")
+    print(f"  SHA-256:  {':'.join(fp[i:i + 2] for i in range(0, len(fp), 2))}")
+    if args.export_pem:
+        Path(args.export_pem).write_bytes(cert.public_bytes(Encoding.PEM))
+        print(f"Written {args.export_pem} (PEM)")
+    if args.export_der:
+        Path(args.export_der).write_bytes(der)
+        print(f"Written {args.export_der} (DER)")
+    return 0
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from addons.core.gateway import SYSCTL, ruleset, student_networks
+
+    settings = resolve_settings(args)
+    try:
+        snapshot, _ = load(settings)
+    except ConfigErrors as e:
+        _print_errors(e.errors, sys.stderr)
+        return 1
+    interfaces = [i.strip() for i in (args.interfaces or settings.gateway_interfaces).split(",") if i.strip()]
+    v4, v6 = student_networks(snapshot.policy)
+    try:
+        text = ruleset(interfaces, v4, v6, args.proxy_port or settings.listen_port)
+    except ValueError as e:
+        print(f"schoolgate gateway: {e}", file=sys.stderr)
+        return 2
+    if not args.apply:
+        print(text)
+        print("# sysctl:\n" + "".join(f"#   {line}\n" for line in SYSCTL.splitlines() if line and not line.startswith("#")))
+        return 0
+    out = subprocess.run(["nft", "-f", "-"], input=text, text=True, capture_output=True)
+    if out.returncode != 0:
+        print(f"schoolgate gateway: nft refused the rules: {out.stderr.strip()}", file=sys.stderr)
+        return 1
+    print(f"Applied: {len(v4) + len(v6)} student ranges on {', '.join(interfaces)} -> port "
+          f"{args.proxy_port or settings.listen_port}")
+    return 0
+
+
 # ----------------------------------------------------------------------------- dashboard, users
 
 
@@ -482,6 +542,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lang", choices=("vi", "en"), help="language (default: the language setting)")
     p.add_argument("--output", metavar="FILE", help="write to a file instead of the screen")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("ca", help="the school's CA certificate: path, fingerprint, export")
+    common(p)
+    p.add_argument("--export-pem", metavar="FILE")
+    p.add_argument("--export-der", metavar="FILE")
+    p.set_defaults(func=cmd_ca)
+
+    p = sub.add_parser("gateway", help="print or apply the gateway's nftables rules")
+    common(p)
+    p.add_argument("--interfaces", help="student-facing interfaces (default: setting gateway_interfaces)")
+    p.add_argument("--proxy-port", type=int, help="where transparent traffic goes (default: listen_port)")
+    p.add_argument("--apply", action="store_true", help="load the rules with nft (as root)")
+    p.set_defaults(func=cmd_gateway)
 
     p = sub.add_parser("dashboard", help="run the web dashboard (also started by `schoolgate run`)")
     common(p)

@@ -1,33 +1,70 @@
 """ClientIdentify: which group the device behind a connection belongs to.
 
+In order: a proxy connection signed in with Proxy-Authorization (setting
+`proxy_auth`, explicit-proxy mode: staff accounts get the staff policy on that
+connection), a device signed in on the reserved host, the address's range in
+clients.yaml, the `default` group.
+
 `schoolgate selftest` may ask for another group with the header
 `X-Schoolgate-Selftest: <token> <group>`; the token is a secret in the data
-directory, compared in constant time. The header never leaves the proxy.
+directory, compared in constant time. Neither header ever leaves the proxy.
 """
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import binascii
+import hashlib
 import hmac
+import logging
+import time
 
 from mitmproxy import http
 
 from addons.core.model import CLIENT_KEY, SELFTEST_HEADER, SELFTEST_KEY, ClientInfo
 from addons.core.settings import Settings
-from addons.core.snapshot import Runtime
+from addons.core.snapshot import Runtime, identify
+from addons.infra import accounts
 from addons.infra.keys import selftest_token
+
+logger = logging.getLogger(__name__)
+
+AUTH_CACHE_SECONDS = 600
+FAILURES_ALLOWED = 5
+FAILURE_WINDOW = 900
+STAFF_GROUP = "staff"
 
 
 class ClientIdentify:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self._token: str | None = None
+        self._auth_cache: dict[str, tuple[str, float]] = {}  # sha256(header) → (group, expiry)
+        self._failures: dict[str, list[float]] = {}
 
     def running(self) -> None:
         settings: Settings = self.runtime.settings
         self._token = selftest_token(settings.data_path)
 
+    async def http_connect(self, flow: http.HTTPFlow) -> None:
+        """HTTPS through the explicit proxy: the CONNECT carries the credentials."""
+        header = flow.request.headers.get("Proxy-Authorization")
+        if header is not None and self._cached(flow, header) is None:
+            settings: Settings = self.runtime.settings
+            name, password = _basic(header)
+            user = await asyncio.to_thread(accounts.authenticate, settings.db_path, name, password) if name else None
+            self._verified(flow, header, user)
+        self._proxy_auth(flow)
+
+    def client_disconnected(self, client) -> None:  # type: ignore[no-untyped-def]
+        self.runtime.conn_groups.pop(client.id, None)
+
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live:
+            return
+        self._proxy_auth(flow)
+        if flow.response:
             return
         snapshot = self.runtime.snapshot
         if snapshot is None:
@@ -40,7 +77,52 @@ class ClientIdentify:
                 flow.metadata[SELFTEST_KEY] = True
                 flow.metadata[CLIENT_KEY] = ClientInfo(address, group, "selftest", selftest=True)
                 return
-        match = snapshot.client(address)
-        flow.metadata[CLIENT_KEY] = ClientInfo(
-            address, match.group, match.range.name if match.range else None
-        )
+        flow.metadata[CLIENT_KEY] = identify(snapshot, self.runtime, address, flow.client_conn.id)
+
+    def _cached(self, flow: http.HTTPFlow, header: str) -> str | None:
+        hit = self._auth_cache.get(hashlib.sha256(header.encode()).hexdigest())
+        return hit[0] if hit and hit[1] > time.time() else None
+
+    def _verified(self, flow: http.HTTPFlow, header: str, user: accounts.User | None) -> None:
+        address = flow.client_conn.peername[0] if flow.client_conn.peername else ""
+        if user is None:
+            self._failures.setdefault(address, []).append(time.time())
+            logger.warning("Proxy sign-in failed for %r.", _basic(header)[0])
+            return
+        self._failures.pop(address, None)
+        self._auth_cache[hashlib.sha256(header.encode()).hexdigest()] = (STAFF_GROUP, time.time() + AUTH_CACHE_SECONDS)
+
+    def _proxy_auth(self, flow: http.HTTPFlow) -> None:
+        """Apply Proxy-Authorization (plain HTTP requests are verified here, once per 10 minutes)."""
+        settings: Settings = self.runtime.settings
+        header = flow.request.headers.pop("Proxy-Authorization", None)
+        if header is None or settings is None or not settings.proxy_auth:
+            return
+        address = flow.client_conn.peername[0] if flow.client_conn.peername else ""
+        group = self._cached(flow, header)
+        if group is None:
+            now = time.time()
+            recent = [t for t in self._failures.get(address, []) if now - t < FAILURE_WINDOW]
+            self._failures[address] = recent
+            name, password = _basic(header)
+            user = accounts.authenticate(settings.db_path, name, password) if name and len(recent) < FAILURES_ALLOWED \
+                else None
+            self._verified(flow, header, user)
+            group = self._cached(flow, header)
+        if group is None:
+            flow.response = http.Response.make(
+                407, b"Proxy sign-in failed. / Dang nhap proxy khong thanh cong.\n",
+                {"Proxy-Authenticate": 'Basic realm="schoolgate"', "Content-Type": "text/plain; charset=utf-8"})
+            return
+        self.runtime.conn_groups[flow.client_conn.id] = group
+
+
+def _basic(header: str) -> tuple[str, str]:
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", ""
+    try:
+        user, _, password = base64.b64decode(value.strip()).decode("utf-8").partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return "", ""
+    return user, password

@@ -13,7 +13,7 @@ import time
 from mitmproxy import http
 from mitmproxy.net.http import url
 
-from addons.core.domains import HostError, normalise_host
+from addons.core.domains import HostError, ip_literal, normalise_host
 from addons.core.model import (
     CLIENT_KEY,
     DECISION_SECONDS_KEY,
@@ -74,20 +74,45 @@ class Enforce:
         now = snapshot.now()
         req = flow.request
         overrides = self.runtime.overrides
-        verdict = snapshot.decide(request_view(req, req.host), group, now, overrides)
-        # The Host header may name another site than the connection (domain fronting,
-        # transparent mode): decide on both and block if either is blocked.
-        header = req.host_header
-        if verdict.action is Action.ALLOW and header:
-            try:
-                other = normalise_host(url.parse_authority(header, check=False)[0])
-            except (HostError, ValueError):
-                other = None
-            if other and other != normalise_host(req.host):
-                second = snapshot.decide(request_view(req, other), group, now, overrides)
-                if second.action is Action.BLOCK:
-                    return second
+        names = request_names(flow)
+        verdict = snapshot.decide(request_view(req, names[0]), group, now, overrides)
+        # Domain fronting: the Host header or the TLS server name may name another site
+        # than the one the request goes to. Decide on each name; block if any is blocked.
+        for other in names[1:]:
+            if verdict.action is not Action.ALLOW:
+                break
+            second = snapshot.decide(request_view(req, other), group, now, overrides)
+            if second.action is Action.BLOCK:
+                return second
         return verdict
+
+
+def _name(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return normalise_host(url.parse_authority(value, check=False)[0])
+    except (HostError, ValueError):
+        return None
+
+
+def request_names(flow: http.HTTPFlow) -> list[str]:
+    """The names a request is decided on, the one it goes to first.
+
+    In explicit-proxy mode the request names its target; the Host header and the
+    TLS server name (SNI) must agree with it. In transparent mode the target is
+    only an IP address: the request is decided on the names it carries, and on
+    the address only when it carries none (a bare-IP connection).
+    """
+    req = flow.request
+    target = normalise_host(req.host)
+    names = [n for n in (_name(req.host_header), normalise_host(flow.client_conn.sni)
+                         if flow.client_conn.sni else None) if n]
+    if ip_literal(target) is not None and names and ip_literal(names[0]) is None:
+        ordered = [names[0]] + [n for n in names[1:] if n != names[0]]
+    else:
+        ordered = [target] + [n for n in names if n != target]
+    return list(dict.fromkeys(ordered))
 
 
 def _is_staff(client: ClientInfo | None, snapshot: Snapshot | None) -> bool:

@@ -53,6 +53,10 @@ class _RuntimeCollector(Collector):
         reloads = CounterMetricFamily("schoolgate_reload_failures", "Policy or list edits refused at reload.")
         reloads.add_metric([], stats.reload_failures)
         yield reloads
+        refused = CounterMetricFamily("schoolgate_tls_refused",
+                                      "HTTPS connections refused at the handshake (sni mode, passthrough hosts).")
+        refused.add_metric([], stats.tls_refused)
+        yield refused
         loaded = GaugeMetricFamily("schoolgate_policy_loaded_timestamp_seconds",
                                    "When the running policy was loaded.")
         loaded.add_metric([], stats.policy_loaded_at)

@@ -64,6 +64,8 @@ async def build_master(settings: Settings, sets: Sequence[str], runtime: Runtime
         confdir=str(confdir),
         # Never contact a site before deciding on it (blocked hosts stay uncontacted).
         connection_strategy="lazy",
+        # schoolgate answers its own reserved host (CA, install steps); not mitmproxy's mitm.it.
+        onboarding=False,
     )
     opts.update_defer(**{k: v for k, v in settings.as_options().items() if k.startswith("schoolgate_")})
     opts.set(*sets, defer=True)

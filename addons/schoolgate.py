@@ -13,6 +13,7 @@ from addons.enforce import Enforce
 from addons.incidents import IncidentLog
 from addons.lists import ListUpdater
 from addons.metrics import Metrics
+from addons.onboarding import Onboarding
 from addons.overrides import OverrideWatcher
 from addons.personal_info import PersonalInfo
 from addons.phrases import PhraseScan
@@ -20,6 +21,7 @@ from addons.policy_loader import PolicyLoader
 from addons.safesearch import SafeSearch
 from addons.selftest_probe import SelftestProbe
 from addons.settings import SchoolgateSettings
+from addons.tls_policy import TlsPolicy
 
 
 def make_addons(runtime: Runtime) -> list[Any]:
@@ -28,6 +30,8 @@ def make_addons(runtime: Runtime) -> list[Any]:
         PolicyLoader(runtime),
         ListUpdater(runtime),
         OverrideWatcher(runtime),
+        Onboarding(runtime),
+        TlsPolicy(runtime),
         ClientIdentify(runtime),
         Enforce(runtime),
         PersonalInfo(runtime),

@@ -6,6 +6,8 @@ declare -A need=(
   [curl]=curl                # end-to-end requests with --interface 127.0.0.N
   [prometheus]=prometheus    # a real Prometheus scrapes the proxy's metrics
   [chromium]=chromium        # Playwright drives Debian's Chromium for the dashboard tests
+  [nft]=nftables             # the gateway tests apply real nftables rules in network namespaces
+  [ip]=iproute2              # network namespaces for the gateway tests
 )
 missing=()
 for cmd in "${!need[@]}"; do

@@ -52,3 +52,26 @@ def test_grafana_dashboard_uses_real_metrics() -> None:
     exprs = [t["expr"] for p in dash["panels"] for t in p["targets"]]
     used = set().union(*(referenced(e) for e in exprs))
     assert used and used <= exported_metrics(), used - exported_metrics()
+
+
+def test_systemd_units_are_hardened() -> None:
+    for name in ("schoolgate-proxy.service", "schoolgate-dashboard.service"):
+        text = (DEPLOY / "systemd" / name).read_text()
+        for directive in ("User=schoolgate", "ProtectSystem=strict", "Restart=on-failure", "NoNewPrivileges=yes",
+                          "ProtectHome=yes", "PrivateTmp=yes"):
+            assert directive in text, f"{name} lacks {directive}"
+
+
+def test_nftables_example_is_valid() -> None:
+    import os
+
+    assert shutil.which("nft"), "nftables is missing: run tests/system-deps.sh as root"
+    assert os.geteuid() == 0, "checking nftables rules needs root (CI runs as root)"
+    ns = f"sgnft{os.getpid()}"
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        out = subprocess.run(["ip", "netns", "exec", ns, "nft", "-c", "-f", str(DEPLOY / "nftables" / "schoolgate.nft")],
+                             capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])

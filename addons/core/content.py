@@ -13,7 +13,8 @@ from .model import Kind, Origin
 from .yamlsrc import LList, LMap
 
 CONTENT_KEYS = ("safe_search", "youtube", "unsupported_search", "phrase_threshold", "search_threshold",
-                "scan_pages", "personal_info", "block_files")
+                "scan_pages", "personal_info", "block_files", "tls")
+TLS_MODES = ("intercept", "sni")
 YOUTUBE_MODES = ("strict", "moderate", "off")
 SCAN_MODES = ("uncategorised", "all", "off")
 _EXT = re.compile(r"^\.?[a-z0-9]{1,12}$")
@@ -31,6 +32,7 @@ class ContentRules:
     personal_info: str = "warn"  # warn before personal data is posted to unknown sites | off
     block_extensions: frozenset[str] = frozenset()
     block_mime: frozenset[str] = frozenset()
+    tls: str = "intercept"  # intercept: inspect HTTPS; sni: decide on the server name only, never decrypt
     origins: dict[str, Origin] = field(default_factory=dict)  # key → where it was set
 
     def origin(self, key: str) -> Origin:
@@ -71,9 +73,9 @@ def parse_content(spec: LMap, base: ContentRules, source: str, gid: str, errors:
                 bad(key, "must be true or false", "write safe_search: true")
                 value = True  # fail safe
             changes[key] = value
-        elif key in ("youtube", "unsupported_search", "scan_pages", "personal_info"):
+        elif key in ("youtube", "unsupported_search", "scan_pages", "personal_info", "tls"):
             choices = {"youtube": YOUTUBE_MODES, "unsupported_search": ("allow", "block"),
-                       "scan_pages": SCAN_MODES, "personal_info": ("warn", "off")}[key]
+                       "scan_pages": SCAN_MODES, "personal_info": ("warn", "off"), "tls": TLS_MODES}[key]
             if value not in choices:
                 bad(key, f"must be one of {', '.join(choices)}, not {value!r}", f"write {key}: {choices[0]}")
                 value = choices[0]

@@ -58,6 +58,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Address the dashboard listens on. Children reach its review and report forms, so on a gateway use "
             "the LAN address (and set dashboard_url)."),
     Setting("dashboard_port", int, 8081, "Port of the dashboard; 0: `schoolgate run` does not start it."),
+    Setting("schoolgate_host", str, "schoolgate.local",
+            "Reserved host name the proxy answers itself: the onboarding site (CA download, install steps), "
+            "the sign-in page for shared computers and the report form link. Give it a DNS entry pointing at "
+            "the gateway for transparent mode."),
+    Setting("signin_hours", int, 8,
+            "Hours a device signed in on the reserved host keeps the account's policy (a teacher on a lab "
+            "computer gets the staff policy)."),
+    Setting("proxy_auth", bool, False,
+            "Accept Proxy-Authorization (Basic) in explicit-proxy mode: a dashboard account signing in gets the "
+            "staff policy on that connection. Devices that do not sign in keep their address's group."),
+    Setting("gateway_interfaces", str, "",
+            "Student-facing network interfaces of the gateway, comma separated (for `schoolgate gateway`)."),
     Setting("counsellor_contact", str, "",
             "How children reach the school counsellor (a name, room or phone number), shown on block "
             "pages beside the 111 hotline. Empty: only the hotline is shown."),
@@ -117,6 +129,10 @@ class Settings:
     dashboard_url: str = ""
     dashboard_host: str = "127.0.0.1"
     dashboard_port: int = 8081
+    schoolgate_host: str = "schoolgate.local"
+    signin_hours: int = 8
+    proxy_auth: bool = False
+    gateway_interfaces: str = ""
     counsellor_contact: str = ""
     reload_interval: float = 1.0
     max_list_errors: int = 100

@@ -4,6 +4,7 @@ attribute assignment; each hook reads `runtime.snapshot` once."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
@@ -12,7 +13,8 @@ from typing import Any
 from .categories import Categories
 from .clients import ClientIndex, ClientMatch
 from .decide import Lists, decide
-from .model import RequestView, Verdict
+from .domains import candidates
+from .model import ClientInfo, RequestView, Verdict
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
 from .phrases import EMPTY as EMPTY_PHRASES
@@ -34,6 +36,10 @@ class Snapshot:
     sources: tuple[Source, ...] = ()  # list sources from blocklists/sources.yaml
     phrases: PhraseIndex = EMPTY_PHRASES
     engines: Engines = field(default_factory=lambda: Engines([]))
+    passthrough: frozenset[str] = frozenset()  # hosts never decrypted (blocklists/passthrough.txt)
+
+    def is_passthrough(self, host: str) -> bool:
+        return any(name in self.passthrough for name in candidates(host))
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "clients", ClientIndex(self.policy.clients, DEFAULT_GROUP))
@@ -57,6 +63,7 @@ class Stats:
     """Figures the addons publish for metrics and status (no per-child data)."""
 
     reload_failures: int = 0
+    tls_refused: int = 0  # TLS handshakes refused in `sni` mode or for passthrough hosts
     policy_loaded_at: float = 0.0
     # List source name → its last status (last_success, last_attempt, entries, last_error).
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -73,3 +80,19 @@ class Runtime:
         self.settings: Any = None
         self.stats = Stats()
         self.overrides: Overrides = NO_OVERRIDES  # teachers' overrides, replaced as they change
+        self.signins: dict[str, tuple[str, float]] = {}  # device address → (group, expiry) after a sign-in
+        self.conn_groups: dict[str, str] = {}  # client connection id → group (proxy authentication)
+
+
+def identify(snapshot: Snapshot, runtime: Runtime, address: str, conn_id: str = "") -> ClientInfo:
+    """Who is asking: an authenticated proxy connection, then a device signed in on the
+    reserved host, then the address's group from clients.yaml (or `default`)."""
+    groups = snapshot.policy.groups
+    group = runtime.conn_groups.get(conn_id) if conn_id else None
+    if group in groups:
+        return ClientInfo(address, group, "proxy sign-in")
+    signin = runtime.signins.get(address)
+    if signin is not None and signin[1] > time.time() and signin[0] in groups:
+        return ClientInfo(address, signin[0], "signed in")
+    match = snapshot.client(address)
+    return ClientInfo(address, match.group, match.range.name if match.range else None)

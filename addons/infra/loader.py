@@ -36,7 +36,7 @@ POLICY_FILE_CAP = 4 * 1024 * 1024
 LIST_FILE_CAP = 1024 * 1024 * 1024
 INDEX_FORMAT = "8"
 # Files in blocklists/ that are not category lists.
-RESERVED = {"categories.yaml", "sources.yaml", "services.yaml", "safesearch.yaml", "README.md",
+RESERVED = {"categories.yaml", "sources.yaml", "services.yaml", "safesearch.yaml", "passthrough.txt", "README.md",
             "LICENSE", "LICENSES.md", "SOURCES.md"}
 RESERVED_DIRS = {"phrases"}
 LIST_SUFFIXES = (".txt", ".hosts", ".list", ".domains")
@@ -300,6 +300,19 @@ def load_engines(settings: Settings, errors: Collector) -> Engines:
     return parse_engines(data, shown, errors) if not errs else Engines([])
 
 
+def load_passthrough(settings: Settings, errors: Collector) -> frozenset[str]:
+    """blocklists/passthrough.txt: hosts whose HTTPS is never decrypted (still filtered by name)."""
+    path = settings.blocklists_path / "passthrough.txt"
+    if not path.exists():
+        return frozenset()
+    shown = display_path(path)
+    text = read_text(path, POLICY_FILE_CAP, errors, shown)
+    parsed = corelists.parse_list(text or "", corelists.ListFormat.DOMAINS)
+    for line, why in parsed.bad:
+        errors.error(shown, line, f"not a host name: {why}", "write one domain per line")
+    return frozenset(d for _, d in parsed.domains)
+
+
 def policy_files(settings: Settings) -> list[Path]:
     root = settings.policies_path
     return [p for p in walk_files(root)
@@ -348,6 +361,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     policy = compile_policies(parsed, categories, errors) if categories.by_id else None
     phrases = load_phrases(settings, categories, errors) if categories.by_id else PHRASES_EMPTY
     engines = load_engines(settings, errors)
+    passthrough = load_passthrough(settings, errors)
     if errors.errors or policy is None or index is None:
         raise ConfigErrors(errors.errors or [ConfigError("blocklists", None, "no categories loaded",
                                                          "check blocklists/categories.yaml")])
@@ -356,7 +370,8 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     for shown, text in texts:
         h.update(shown.encode() + b"\0" + text.encode() + b"\0")
     for extra in sorted((settings.blocklists_path / "phrases").glob("*.txt")) + [
-            settings.blocklists_path / "safesearch.yaml", settings.blocklists_path / "sources.yaml"]:
+            settings.blocklists_path / "safesearch.yaml", settings.blocklists_path / "sources.yaml",
+            settings.blocklists_path / "passthrough.txt"]:
         try:
             h.update(extra.name.encode() + b"\0" + extra.read_bytes() + b"\0")
         except OSError:
@@ -373,7 +388,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     info["phrases"] = phrases.count
     info["engines"] = len(engines.engines)
     snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources),
-                    phrases=phrases, engines=engines)
+                    phrases=phrases, engines=engines, passthrough=passthrough)
     return LoadResult(snap, errors.warnings)
 
 

@@ -22,3 +22,22 @@ def test_already_handled_flows_are_left_alone(chain: Chain) -> None:
     f.response = http.Response.make(200)
     chain.clients.request(f)
     assert CLIENT_KEY not in f.metadata
+
+
+def test_proxy_authentication_gives_staff_the_staff_policy(chain: Chain) -> None:
+    import base64
+    from dataclasses import replace
+
+    from addons.infra import accounts
+
+    chain.runtime.settings = replace(chain.runtime.settings, proxy_auth=True)
+    accounts.add_user(chain.runtime.settings.db_path, "co-lan", "a long password", "teacher")
+    f = chain.flow("http://bet.test/", client="127.0.0.3")
+    f.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"co-lan:a long password").decode()
+    chain.request(f)
+    assert f.metadata[CLIENT_KEY].group == "staff" and "Proxy-Authorization" not in f.request.headers
+    assert f.response is None
+    bad = chain.flow("http://bet.test/", client="127.0.0.3")
+    bad.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"co-lan:wrong").decode()
+    chain.request(bad)
+    assert bad.response is not None and bad.response.status_code == 407

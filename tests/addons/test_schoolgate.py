@@ -4,7 +4,8 @@ from addons.schoolgate import addons, make_addons
 
 def test_chain_order_is_the_contract() -> None:
     names = [type(a).__name__ for a in make_addons(Runtime())]
-    assert names == ["SchoolgateSettings", "PolicyLoader", "ListUpdater", "OverrideWatcher", "ClientIdentify",
+    assert names == ["SchoolgateSettings", "PolicyLoader", "ListUpdater", "OverrideWatcher", "Onboarding", "TlsPolicy",
+                     "ClientIdentify",
                      "Enforce", "PersonalInfo", "SafeSearch", "FileTypes", "PhraseScan", "BlockPage",
                      "SelftestProbe", "IncidentLog", "Metrics"]
     runtimes = {id(a.runtime) for a in addons}

@@ -1,0 +1,72 @@
+"""TlsPolicy: per-group TLS mode, decided on the TLS ClientHello.
+
+- `tls: intercept` (default): HTTPS is decrypted and decided request by request.
+- `tls: sni` (guests, devices without the school's CA): only the server name is
+  decided; an allowed site passes through unread, a blocked one is refused at the
+  handshake (the browser shows a connection error, never a certificate warning).
+- Hosts in blocklists/passthrough.txt (banks, health, government, pinned apps)
+  are never decrypted for anyone, and are still filtered by name.
+
+mitmproxy offers no public way to refuse a handshake; we answer it with a TLS
+context that has no certificate, through the public `tls_start_client` hook, so
+OpenSSL sends a handshake-failure alert. tests/e2e/test_gateway.py fails if a
+mitmproxy upgrade changes that.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mitmproxy import tls
+from OpenSSL import SSL
+
+from addons.core.domains import HostError, normalise_host
+from addons.core.model import Action, RequestView
+from addons.core.snapshot import Runtime, identify
+
+logger = logging.getLogger(__name__)
+
+
+def refusing_connection() -> SSL.Connection:
+    conn = SSL.Connection(SSL.Context(SSL.TLS_SERVER_METHOD))
+    conn.set_accept_state()
+    return conn
+
+
+class TlsPolicy:
+    def __init__(self, runtime: Runtime):
+        self.runtime = runtime
+        self._refuse: set[str] = set()
+        self.refused = 0
+        self.passed = 0
+
+    def tls_clienthello(self, data: tls.ClientHelloData) -> None:
+        snap = self.runtime.snapshot
+        client = data.context.client
+        if snap is None or client.peername is None:
+            return  # no policy yet: intercept, and the request is decided (fail closed) later
+        name = data.client_hello.sni or (data.context.server.address[0] if data.context.server.address else "")
+        try:
+            host = normalise_host(name)
+        except HostError:
+            return
+        info = identify(snap, self.runtime, client.peername[0], client.id)
+        group = snap.policy.groups.get(info.group)
+        if group is None:
+            return
+        if group.content.tls != "sni" and not snap.is_passthrough(host):
+            return
+        verdict = snap.decide(RequestView(host, "/", "https", 443), group, None, self.runtime.overrides)
+        if verdict.action is Action.BLOCK:
+            self._refuse.add(client.id)
+            self.refused += 1
+            self.runtime.stats.tls_refused += 1
+            logger.debug("TLS refused (%s) for group %s", verdict.reason.value, group.id)
+        else:
+            data.ignore_connection = True
+            self.passed += 1
+
+    def tls_start_client(self, data: tls.TlsData) -> None:
+        if data.context.client.id in self._refuse:
+            self._refuse.discard(data.context.client.id)
+            data.ssl_conn = refusing_connection()
