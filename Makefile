@@ -30,11 +30,13 @@ $(VENV)/.python-ok:
 	@touch $@
 
 $(VENV)/.installed-run: pyproject.toml $(VENV)/.python-ok
+	@deploy/build-deps.sh
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e .
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.python-ok
+	@deploy/build-deps.sh
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed-run

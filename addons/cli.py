@@ -102,7 +102,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"  groups:     {info['groups']} ({', '.join(sorted(g for g in snapshot.policy.groups if not g.startswith('grade-')))}, grade-1..12)")
     print(f"  clients:    {info['clients']} address ranges (other devices: group 'default')")
     print(f"  categories: {info['categories']} ({len(locked)} locked: {', '.join(locked) or 'none'})")
-    print(f"  entries:    {info['domains']} domains, {info['urls']} URLs")
+    print(f"  entries:    {info['domains']} domains, {info['urls']} URLs, {info['image_hashes']} image hashes")
     return 0
 
 
@@ -495,6 +495,8 @@ def cmd_lists(args: argparse.Namespace) -> int:
 
     if args.lists_command in ("sign", "keygen"):
         return lists_cli.sign_or_keygen(args)
+    if args.lists_command == "hash":
+        return lists_cli.hash_images(args)
     settings = resolve_settings(args)
     return lists_cli.update_or_status(args, settings)
 
@@ -603,7 +605,7 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("id", type=int)
     p.set_defaults(func=cmd_override)
 
-    p = sub.add_parser("lists", help="list sources: update, status, sign")
+    p = sub.add_parser("lists", help="list sources: update, status, sign, hash")
     lsub = p.add_subparsers(dest="lists_command", required=True, metavar="ACTION")
     q = lsub.add_parser("update", help="update the list sources now (all that are due, or one)")
     common(q)
@@ -615,6 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     q = lsub.add_parser("sign", help="sign a list file for publication (writes FILE.sig)")
     q.add_argument("file", type=Path)
     q.add_argument("--key", type=Path, required=True, help="private key file from `schoolgate lists keygen`")
+    q = lsub.add_parser("hash", help="print image-hash list lines (sha256, md5, pdq) for image files")
+    q.add_argument("files", type=Path, nargs="+", metavar="IMAGE")
     q = lsub.add_parser("keygen", help="create a signing key pair for publishing lists")
     q.add_argument("--out", type=Path, required=True, help="where to write the private key (mode 0600)")
     p.set_defaults(func=cmd_lists)

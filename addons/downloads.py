@@ -9,7 +9,16 @@ from dataclasses import replace
 
 from mitmproxy import http
 
-from addons.core.model import BLOCKED_KEY, CLIENT_KEY, SELFTEST_KEY, VERDICT_KEY, Action, ClientInfo, Reason, Verdict
+from addons.core.model import (
+    BLOCKED_KEY,
+    CLIENT_KEY,
+    SELFTEST_KEY,
+    VERDICT_KEY,
+    Action,
+    ClientInfo,
+    Reason,
+    Verdict,
+)
 from addons.core.snapshot import Runtime
 from addons.flowutil import block_at_headers
 

@@ -1,5 +1,8 @@
 """IncidentLog: turns final verdicts into minimal incidents and hourly counts,
-written by the store's single writer; runs retention and key rotation."""
+written by the store's single writer; runs retention and key rotation.
+
+A match on a locked list (known child-abuse material) is a critical alert that
+is never dropped, and queues a report for the authorities in the outbox."""
 
 from __future__ import annotations
 
@@ -13,7 +16,18 @@ from mitmproxy import http
 
 from addons.core import __version__
 from addons.core.domains import HostError, normalise_host
-from addons.core.model import CLIENT_KEY, SELFTEST_KEY, VERDICT_KEY, Action, ClientInfo, Reason, Verdict
+from addons.core.hashes import ImageCheck
+from addons.core.model import (
+    CLIENT_KEY,
+    IMAGE_KEY,
+    SELFTEST_KEY,
+    VERDICT_KEY,
+    Action,
+    ClientInfo,
+    Reason,
+    Verdict,
+)
+from addons.core.outbox import OutboxItem, ReportDeduper, authority_report
 from addons.core.privacy import (
     Incident,
     IncidentKind,
@@ -44,6 +58,7 @@ class IncidentLog:
         self._seen_version: str | None = None
         self._seen_failures = 0
         self._seen_overrides: set[int] = set()
+        self.reported = ReportDeduper()
 
     async def running(self) -> None:
         settings: Settings = self.runtime.settings
@@ -113,6 +128,23 @@ class IncidentLog:
             logger.info("Retention: removed %s.", ", ".join(f"{v} {k}" for k, v in removed.items() if v))
         return removed
 
+    def authority_report(self, verdict: Verdict, host: str, flow: http.HTTPFlow, now: int) -> OutboxItem | None:
+        """The report for the authorities of a locked-list match; one per list entry and
+        host a day (each match is still its own incident)."""
+        check: ImageCheck | None = flow.metadata.get(IMAGE_KEY)
+        if check is not None and check.match is not None:
+            m = check.match
+            list_id, entry_id, how, distance = m.list_id, m.entry_id, m.kind, m.distance
+        else:
+            list_id = verdict.origin.source if verdict.origin else "locked list"
+            entry_id = str(verdict.origin.line) if verdict.origin and verdict.origin.line else ""
+            how, distance = ("url" if list_id.endswith("urls") else "domain"), 0
+        if not self.reported.first((list_id, entry_id, host), now):
+            return None
+        return authority_report(school_id=self.runtime.settings.school_id, ts=now,
+                                category=verdict.category or "", list_id=list_id, entry_id=entry_id, match=how,
+                                host=host, distance=distance)
+
     def response(self, flow: http.HTTPFlow) -> None:
         self.record(flow)
 
@@ -139,6 +171,9 @@ class IncidentLog:
         except HostError:
             host = flow.request.pretty_host[:253]
         incident = block_incident(verdict, host, flow.request.path, now, ref, addr)
+        if verdict.reason is Reason.ILLEGAL:
+            self.writer.add_critical(incident, self.authority_report(verdict, host, flow, now))
+            return
         if verdict.reason is Reason.SAFEGUARDING:
             # An alert for the designated staff: the type is the category; the search terms
             # and the page's words are never stored.

@@ -26,7 +26,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from addons.core import __version__
-from addons.core.model import DECISION_SECONDS_KEY, SELFTEST_KEY, VERDICT_KEY, Verdict
+from addons.core.hashes import KINDS, ImageCheck
+from addons.core.model import DECISION_SECONDS_KEY, IMAGE_KEY, SELFTEST_KEY, VERDICT_KEY, Verdict
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 
@@ -113,6 +114,15 @@ class Metrics:
             "schoolgate_decision_seconds", "Time to decide one request (policy and list lookups).",
             buckets=(0.00001, 0.00002, 0.00005, 0.0001, 0.0002, 0.0005, 0.001, 0.005, 0.01, 0.05),
             registry=self.registry)
+        self.image_matches = Counter(
+            "schoolgate_image_matches", "Images replaced because they matched an authority image-hash list, by "
+            "how they matched (sha256, md5, pdq).", ["kind"], registry=self.registry)
+        self.images_checked = Counter(
+            "schoolgate_images_checked", "Images checked against the image-hash lists, by how: hashed, cached (PDQ "
+            "known from an earlier identical image), exact_only, low_quality, unreadable, too_large.",
+            ["result"], registry=self.registry)
+        for kind in KINDS:
+            self.image_matches.labels(kind)
         self.up = Gauge("schoolgate_up", "1 while the proxy is running.", registry=self.registry)
         Info("schoolgate_build", "schoolgate version.", registry=self.registry).info({"version": __version__})
         self.registry.register(_RuntimeCollector(runtime))
@@ -149,6 +159,11 @@ class Metrics:
         self.observe(flow)
 
     def observe(self, flow: http.HTTPFlow) -> None:
+        check: ImageCheck | None = flow.metadata.pop(IMAGE_KEY, None)
+        if check is not None:
+            self.images_checked.labels(check.result).inc()
+            if check.match is not None:
+                self.image_matches.labels(check.match.kind).inc()
         verdict: Verdict | None = flow.metadata.get(VERDICT_KEY)
         if verdict is None or flow.metadata.get(COUNTED_KEY) is verdict or flow.metadata.get(SELFTEST_KEY):
             return

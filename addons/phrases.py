@@ -21,7 +21,17 @@ from mitmproxy import http
 from xxhash import xxh3_128_intdigest
 
 from addons.core.decide import blocked_now, content_verdict
-from addons.core.model import BLOCKED_KEY, CLIENT_KEY, SELFTEST_KEY, VERDICT_KEY, Action, ClientInfo, Reason, Verdict
+from addons.core.model import (
+    BLOCKED_KEY,
+    CLIENT_KEY,
+    HOLD_BODY_KEY,
+    SELFTEST_KEY,
+    VERDICT_KEY,
+    Action,
+    ClientInfo,
+    Reason,
+    Verdict,
+)
 from addons.core.phrases import ScanResult, html_text, worker_init, worker_scan
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime, Snapshot
@@ -55,7 +65,7 @@ class PhraseScan:
         too_big = size is not None and size.isdigit() and int(size) > settings.scan_max_bytes
         if self._wants_scan(flow) and content_type(flow.response) in TEXT_TYPES and not too_big:
             flow.metadata[SCAN_KEY] = True
-        elif too_big and not flow.response.stream:
+        elif too_big and not flow.response.stream and not flow.metadata.get(HOLD_BODY_KEY):
             flow.response.stream = True  # pass large bodies through without holding them
 
     def _wants_scan(self, flow: http.HTTPFlow) -> bool:

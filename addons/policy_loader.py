@@ -18,7 +18,13 @@ from addons.core.errors import ConfigError, ConfigErrors
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.infra.files import tree_signature
-from addons.infra.loader import ListFile, LoadResult, build_index_file, ensure_data_dir, load_snapshot
+from addons.infra.loader import (
+    ListFile,
+    LoadResult,
+    build_index_file,
+    ensure_data_dir,
+    load_snapshot,
+)
 from addons.infra.sources import copies_signature
 from addons.infra.tasks import cancel, spawn
 

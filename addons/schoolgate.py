@@ -10,6 +10,7 @@ from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
 from addons.downloads import FileTypes
 from addons.enforce import Enforce
+from addons.imagematch import ImageMatch
 from addons.incidents import IncidentLog
 from addons.lists import ListUpdater
 from addons.metrics import Metrics
@@ -37,6 +38,7 @@ def make_addons(runtime: Runtime) -> list[Any]:
         PersonalInfo(runtime),
         SafeSearch(runtime),
         FileTypes(runtime),
+        ImageMatch(runtime),
         PhraseScan(runtime),
         BlockPage(runtime),
         SelftestProbe(runtime),

@@ -149,9 +149,9 @@ def main() -> None:
     if args.child:
         child(args.child[0], args.child[1], args.child[2], int(args.child[3]))
         return
+    from addons.core.errors import Collector
     from addons.core.settings import Settings
     from addons.infra.loader import build_index_file, discover_lists, load_categories
-    from addons.core.errors import Collector
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

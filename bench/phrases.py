@@ -21,9 +21,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import random
 import os
-import socket
+import random
 import sys
 import tempfile
 import threading

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,7 +22,18 @@ from addons.infra.loader import load_snapshot
 from addons.infra.store import migrate
 from dashboard import csrf
 from dashboard.errors import Forbidden, HTTPError, LoginRequired
-from dashboard.views import admin, auth, department, focus, health, home, incidents, policies, reports, reviews
+from dashboard.views import (
+    admin,
+    auth,
+    department,
+    focus,
+    health,
+    home,
+    incidents,
+    policies,
+    reports,
+    reviews,
+)
 from dashboard.web import HERE, State, render
 
 logger = logging.getLogger(__name__)

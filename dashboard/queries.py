@@ -101,8 +101,8 @@ def incidents(db: Path, groups: tuple[str, ...] | None, kinds: tuple[str, ...], 
     kind_where = f"kind IN ({', '.join('?' * len(kinds))})"
     with read_connection(db) as conn:
         return [dict(r) for r in conn.execute(
-            f"SELECT id, ts, kind, severity, group_id, grade, level, reason, category, host, path, client_ref "
-            f"FROM incidents WHERE {kind_where} AND {where} ORDER BY id DESC LIMIT ?", [*kinds, *args, limit])]
+            f"SELECT id, ts, kind, severity, group_id, grade, level, reason, category, host, path, client_ref, "
+            f"detail FROM incidents WHERE {kind_where} AND {where} ORDER BY id DESC LIMIT ?", [*kinds, *args, limit])]
 
 
 def count_incidents(db: Path, groups: tuple[str, ...] | None, kind: str, since: int) -> int:

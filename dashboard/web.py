@@ -4,8 +4,8 @@ rendering templates, reading forms."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo

@@ -27,7 +27,7 @@ def settings(tree: tuple[Path, Path], tmp_path: Path) -> Settings:
     policies, blocklists = tree
     return Settings(policies_dir=str(policies), blocklists_dir=str(blocklists),
                     data_dir=str(tmp_path / "data"), reload_interval=0.2, metrics_port=0,
-                    incident_batch_seconds=0.1, scan_workers=0, dashboard_port=0)
+                    incident_batch_seconds=0.1, scan_workers=0, image_hash_workers=0, dashboard_port=0)
 
 
 @pytest.fixture(scope="session")

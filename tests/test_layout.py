@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOT_ADDONS = {"__init__", "cli", "runner", "schoolgate", "flowutil"}  # entry points, runner, flow helpers
 ADDON_MODULES = sorted(p.stem for p in (ROOT / "addons").glob("*.py") if p.stem not in NOT_ADDONS)
 STDLIB_BANNED_IN_CORE = {"asyncio", "socket", "subprocess", "sqlite3", "threading", "mmap", "urllib.request"}
-THIRD_PARTY_IN_CORE = {"yaml", "tldextract", "idna", "xxhash", "ahocorasick"}
+THIRD_PARTY_IN_CORE = {"yaml", "tldextract", "idna", "xxhash", "ahocorasick", "numpy"}
 
 
 def imports(path: Path) -> set[str]:

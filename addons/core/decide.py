@@ -55,9 +55,10 @@ def decide(req: RequestView, group: Group, lists: Lists, now: datetime, override
 
     for h in hits:
         if h.locked:
+            # The entry itself (a URL of abuse material) is never repeated: only its line.
             return _verdict(group, Action.BLOCK, Reason.ILLEGAL, category=h.category, categories=cats,
-                            rule=f"locked list {h.source}", origin=Origin(h.source, h.line),
-                            matched=h.matched)
+                            rule=f"locked list {h.source}, entry {h.line}: nothing unblocks it, for any group",
+                            origin=Origin(h.source, h.line), matched=f"entry {h.line}")
 
     content = group.content
     if content.block_extensions:

@@ -22,6 +22,7 @@ import idna
 from tldextract.suffix_list import extract_tlds_from_suffix_list
 from xxhash import xxh3_64_intdigest
 
+
 def _load_suffixes() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """Rules, wildcard bases and exceptions of tldextract's bundled Public Suffix List
     (ICANN and private sections). Read from the installed package: never fetched."""

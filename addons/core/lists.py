@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import bisect
 import json
-import sys
-from array import array
 import re
 import struct
-from collections.abc import Iterable, Iterator, Sequence
+import sys
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, NamedTuple

@@ -310,7 +310,7 @@ def compile_policies(files: list[tuple[str, Any]], categories: Categories, error
         if implicit and declared and declared != implicit:
             errors.error(rg.source, rg.spec.line_of("inherits"),
                          f"group '{gid}' always inherits '{implicit}', not '{declared}'",
-                         f"remove 'inherits' (a grade inherits its level) or use a custom group id")
+                         "remove 'inherits' (a grade inherits its level) or use a custom group id")
             declared = None
         parent = declared or implicit
         if parent is not None and parent not in raw.groups:

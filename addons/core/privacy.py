@@ -82,11 +82,18 @@ class Pseudonymizer:
 
 def block_incident(verdict: Verdict, host: str, path: str, ts: int, client_ref: str | None,
                    client_addr: str | None = None) -> Incident:
-    severity = Severity.CRITICAL if verdict.reason is Reason.ILLEGAL else Severity.INFO
+    if verdict.reason is Reason.ILLEGAL:
+        # A match on a locked list: an alert for the designated staff. The path is
+        # not kept (on a URL list it would be the entry itself): the list and entry
+        # id say what matched.
+        return Incident(ts=ts, kind=IncidentKind.ALERT, severity=Severity.CRITICAL, group_id=verdict.group,
+                        grade=verdict.grade, level=verdict.level, reason=verdict.reason.value,
+                        category=verdict.category, host=host, path=None, client_ref=client_ref,
+                        client_addr=client_addr, detail=locked_entry(verdict))
     return Incident(
         ts=ts,
         kind=IncidentKind.BLOCK,
-        severity=severity,
+        severity=Severity.INFO,
         group_id=verdict.group,
         grade=verdict.grade,
         level=verdict.level,
@@ -97,6 +104,12 @@ def block_incident(verdict: Verdict, host: str, path: str, ts: int, client_ref: 
         client_ref=client_ref,
         client_addr=client_addr,
     )
+
+
+def locked_entry(verdict: Verdict) -> str:
+    """'<list id> <entry id>' of a locked-list verdict: all that is ever shown of the entry."""
+    source = verdict.origin.source if verdict.origin else "locked list"
+    return f"{source} {verdict.matched or ''}".strip()
 
 
 @dataclass(frozen=True, slots=True)

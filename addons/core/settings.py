@@ -88,6 +88,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("scan_workers", int, 1,
             "Worker processes that scan pages with the phrase lists, beside the proxy (they use another "
             "core); 0 scans inside the proxy process."),
+    Setting("image_hash_max_bytes", int, 10_000_000,
+            "Images (image/*) up to this size are hashed and compared with the authorities' image-hash lists "
+            "(only while such a list is loaded); larger ones pass unhashed."),
+    Setting("image_hash_min_bytes", int, 2_000,
+            "Images smaller than this (icons, spacers) get only the exact hashes, not the perceptual PDQ "
+            "hash, which needs a real picture."),
+    Setting("image_pdq_threshold", int, 31,
+            "Largest Hamming distance (of 256 bits) at which an image's PDQ hash matches a listed one. 31 is "
+            "the threshold Meta publishes for PDQ: it catches resized, re-encoded and slightly cropped "
+            "copies while unrelated pictures differ by about 128 bits."),
+    Setting("image_hash_workers", int, 1,
+            "Worker processes that hash images beside the proxy; 0 hashes in a thread of the proxy process."),
     Setting("incident_retention_days", int, 30,
             "Days a block, review, report, override or policy-change incident is kept in the local store."),
     Setting("alert_retention_days", int, 90,
@@ -139,6 +151,10 @@ class Settings:
     authority_public_key: str = ""
     scan_max_bytes: int = 2_000_000
     scan_workers: int = 1
+    image_hash_max_bytes: int = 10_000_000
+    image_hash_min_bytes: int = 2_000
+    image_pdq_threshold: int = 31
+    image_hash_workers: int = 1
     incident_retention_days: int = 30
     alert_retention_days: int = 90
     traffic_retention_days: int = 400
@@ -265,6 +281,17 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
     if not 0 <= s.scan_workers <= 16:
         errors.error(source, lines.get("scan_workers"), "scan_workers must be from 0 to 16",
                      "use 1 (or 0 to scan inside the proxy)")
+    if not 0 <= s.image_hash_workers <= 16:
+        errors.error(source, lines.get("image_hash_workers"), "image_hash_workers must be from 0 to 16",
+                     "use 1 (or 0 to hash inside the proxy)")
+    if not 0 <= s.image_pdq_threshold <= 63:
+        errors.error(source, lines.get("image_pdq_threshold"),
+                     f"image_pdq_threshold {s.image_pdq_threshold} is outside 0 to 63 (of 256 bits)",
+                     "use 31, Meta's published threshold; above 63 unrelated pictures start to match")
+    if s.image_hash_max_bytes < 1 or s.image_hash_min_bytes < 0:
+        errors.error(source, lines.get("image_hash_max_bytes") or lines.get("image_hash_min_bytes"),
+                     "image_hash_max_bytes must be at least 1 and image_hash_min_bytes at least 0",
+                     "use for example image_hash_max_bytes: 10000000 and image_hash_min_bytes: 2000")
     if not 0 <= s.metrics_port <= 65535:
         errors.error(source, lines.get("metrics_port"), f"metrics_port {s.metrics_port} is not a TCP port",
                      "use a number from 1 to 65535, or 0 to turn metrics off")

@@ -14,6 +14,8 @@ from .categories import Categories
 from .clients import ClientIndex, ClientMatch
 from .decide import Lists, decide
 from .domains import candidates
+from .hashes import EMPTY as EMPTY_HASHES
+from .hashes import HashIndex
 from .model import ClientInfo, RequestView, Verdict
 from .overrides import NONE as NO_OVERRIDES
 from .overrides import Overrides
@@ -37,6 +39,7 @@ class Snapshot:
     phrases: PhraseIndex = EMPTY_PHRASES
     engines: Engines = field(default_factory=lambda: Engines([]))
     passthrough: frozenset[str] = frozenset()  # hosts never decrypted (blocklists/passthrough.txt)
+    hashes: HashIndex = EMPTY_HASHES  # image-hash lists of the authorities
 
     def is_passthrough(self, host: str) -> bool:
         return any(name in self.passthrough for name in candidates(host))

@@ -19,6 +19,7 @@ class SourceFormat(StrEnum):
     HOSTS = "hosts"
     ADBLOCK = "adblock"
     URLS = "urls"
+    HASHES = "hashes"  # image hashes (sha256 / md5 / pdq lines) for a locked category
     AUTO = "auto"  # detect each line (plain, hosts or Adblock)
 
 
@@ -184,6 +185,9 @@ def _parse_one(name: str, spec: LMap, line: int, sf: str, categories: Categories
         if sig != "required":
             errors.error(sf, spec.line_of("locked"), f"locked source '{name}' must be signed",
                          "add signature: required (authority lists are verified before use)")
+    if fmt is SourceFormat.HASHES and not flags["locked"]:
+        errors.error(sf, spec.line_of("format"), f"image-hash source '{name}' must be locked",
+                     "add locked: true and signature: required (hash lists come from the authorities)")
     if len(errors.errors) > before:
         return None
     return Source(name, None if url is None else str(url), None if path is None else str(path), fmt, mapping,

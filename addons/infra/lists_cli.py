@@ -1,4 +1,4 @@
-"""`schoolgate lists update|status|sign|keygen` (the command's I/O side)."""
+"""`schoolgate lists update|status|sign|keygen|hash` (the command's I/O side)."""
 
 from __future__ import annotations
 
@@ -99,4 +99,23 @@ def sign_or_keygen(args: argparse.Namespace) -> int:
     return 0
 
 
-__all__ = ["sign_or_keygen", "update_or_status"]
+def hash_images(args: argparse.Namespace) -> int:
+    """Image-hash list lines for image files; the entry id is the file name."""
+    from .imagehash import list_lines
+
+    failed = 0
+    for path in args.files:
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            print(f"schoolgate lists hash: {e}", file=sys.stderr)
+            failed += 1
+            continue
+        lines = list_lines(data, path.name.replace(" ", "_"))
+        if not any(line.startswith("pdq ") for line in lines):
+            print(f"# {path}: exact hashes only (no usable PDQ hash: not a picture, or too plain)")
+        print("\n".join(lines))
+    return 1 if failed else 0
+
+
+__all__ = ["hash_images", "sign_or_keygen", "update_or_status"]

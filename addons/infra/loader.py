@@ -18,6 +18,8 @@ from pathlib import Path
 from ..core import lists as corelists
 from ..core.categories import Categories, parse_categories
 from ..core.errors import Collector, ConfigError, ConfigErrors
+from ..core.hashes import EMPTY as HASHES_EMPTY
+from ..core.hashes import HashIndex, parse_hashes
 from ..core.phrases import EMPTY as PHRASES_EMPTY
 from ..core.phrases import Phrase, PhraseIndex, parse_phrases
 from ..core.policy import compile_policies
@@ -227,9 +229,11 @@ def open_index(path: Path) -> corelists.DomainIndex:
 
 
 def source_files(settings: Settings, sources: list[Source]) -> list[ListFile]:
-    """The installed last good copies of the list sources, as list files."""
+    """The installed last good copies of the list sources, as list files (hash lists apart)."""
     out = []
     for src, f, cat in source_copies(settings, sources):
+        if f.suffix == ".hashes":
+            continue
         fmt = corelists.ListFormat.URLS if f.suffix == ".urls" else corelists.ListFormat.AUTO
         out.append(ListFile(f, f"sources/{src.name}/{f.name}", cat, fmt))
     return out
@@ -300,6 +304,35 @@ def load_engines(settings: Settings, errors: Collector) -> Engines:
     return parse_engines(data, shown, errors) if not errs else Engines([])
 
 
+def load_hashes(settings: Settings, categories: Categories, sources: list[Source],
+                errors: Collector) -> HashIndex:
+    """Image-hash lists: blocklists/<locked category>/hashes and the sources' copies."""
+    files: list[tuple[Path, str, str]] = []
+    root = settings.blocklists_path
+    for cat in categories:
+        for name in (cat.id, *cat.aliases):
+            for f in (root / name / "hashes", root / f"{name}.hashes"):
+                if f.exists():
+                    files.append((f, f"{root.name}/{f.relative_to(root)}", cat.id))
+    for src, f, cat in source_copies(settings, sources):
+        if f.suffix == ".hashes":
+            files.append((f, f"sources/{src.name}/{f.name}", cat))
+    lists = []
+    for path, shown, cat in files:
+        if cat in categories and not categories.by_id[cat].locked:
+            errors.error(shown, None, f"an image-hash list must feed a locked category, not '{cat}'",
+                         "move it under a locked category such as csam")
+            continue
+        text = read_text(path, LIST_FILE_CAP, errors, shown)
+        if text is None:
+            continue
+        parsed = parse_hashes(text)
+        for line, why in parsed.bad[:5]:
+            errors.warn(shown, line, f"line ignored: {why}", "fix or remove the line")
+        lists.append((shown, cat, parsed.entries))
+    return HashIndex(lists)
+
+
 def load_passthrough(settings: Settings, errors: Collector) -> frozenset[str]:
     """blocklists/passthrough.txt: hosts whose HTTPS is never decrypted (still filtered by name)."""
     path = settings.blocklists_path / "passthrough.txt"
@@ -362,6 +395,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     phrases = load_phrases(settings, categories, errors) if categories.by_id else PHRASES_EMPTY
     engines = load_engines(settings, errors)
     passthrough = load_passthrough(settings, errors)
+    hashes = load_hashes(settings, categories, sources, errors) if categories.by_id else HASHES_EMPTY
     if errors.errors or policy is None or index is None:
         raise ConfigErrors(errors.errors or [ConfigError("blocklists", None, "no categories loaded",
                                                          "check blocklists/categories.yaml")])
@@ -386,9 +420,10 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         "policy_files": len(texts),
     }
     info["phrases"] = phrases.count
+    info["image_hashes"] = hashes.count
     info["engines"] = len(engines.engines)
     snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources),
-                    phrases=phrases, engines=engines, passthrough=passthrough)
+                    phrases=phrases, engines=engines, passthrough=passthrough, hashes=hashes)
     return LoadResult(snap, errors.warnings)
 
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from ..core import lists as corelists
 from ..core.categories import Categories
 from ..core.errors import Collector
+from ..core.hashes import parse_hashes
 from ..core.settings import Settings
 from ..core.sources import Source, SourceFormat, parse_sources
 from ..core.yamlsrc import parse as parse_yaml
@@ -128,7 +129,7 @@ def _decode(data: bytes) -> str:
 
 
 def convert(src: Source, body: bytes, categories: Categories,
-            max_errors: int) -> dict[str, tuple[list[str], list[str]]]:
+            max_errors: int) -> dict[str, tuple[list[str], ...]]:
     """Raw body → {category: (domain lines, url lines)}, each part parsed with an error budget."""
     texts: list[tuple[str, str, corelists.ListFormat, str]] = []  # (category, text, format, name)
     if src.format is SourceFormat.UT1:
@@ -157,9 +158,18 @@ def convert(src: Source, body: bytes, categories: Categories,
             texts.append((ours, _decode(data), fmt, m.name))
         if not texts:
             raise UpdateError("the archive holds no <category>/domains or urls files for the mapped categories")
+    elif src.format is SourceFormat.HASHES:
+        parsed_hashes = parse_hashes(_decode(_maybe_gunzip(body)))
+        if not parsed_hashes.entries:
+            raise UpdateError("the hash list has no usable entries")
+        if len(parsed_hashes.bad) > max_errors:
+            raise UpdateError(f"{len(parsed_hashes.bad)} lines of the hash list could not be read "
+                              f"(first at line {parsed_hashes.bad[0][0]}: {parsed_hashes.bad[0][1]})")
+        lines = [f"{e.kind} {e.value} {e.entry_id}" for e in parsed_hashes.entries]
+        return {src.categories["*"]: ([], [], lines)}  # type: ignore[dict-item]
     else:
         texts.append((src.categories["*"], _decode(_maybe_gunzip(body)), _FORMATS[src.format], src.name))
-    out: dict[str, tuple[list[str], list[str]]] = {}
+    out: dict[str, tuple[list[str], ...]] = {}
     for cat, text, fmt, name in texts:
         parsed = corelists.parse_list(text, fmt)
         if parsed.entries == 0 and fmt is corelists.ListFormat.URLS and src.format is SourceFormat.UT1:
@@ -168,11 +178,11 @@ def convert(src: Source, body: bytes, categories: Categories,
         if problem:
             first = f" (first at line {parsed.bad[0][0]}: {parsed.bad[0][1]})" if parsed.bad else ""
             raise UpdateError(f"{name}: {problem}{first}")
-        domains, urls = out.setdefault(cat, ([], []))
+        domains, urls = out.setdefault(cat, ([], []))[:2]
         domains.extend(d for _, d in parsed.domains)
         domains.extend(f"@@||{d}^" for _, d in parsed.exceptions)
         urls.extend(f"{h}{p}" for _, h, p in parsed.urls)
-    if not any(d or u for d, u in out.values()):
+    if not any(any(parts) for parts in out.values()):
         raise UpdateError("the list has no usable entries")
     return out
 
@@ -225,7 +235,7 @@ def update_source(src: Source, settings: Settings, categories: Categories, *, fo
         logger.warning("List source %s not updated: %s. The previous copy stays in use.", src.name, e)
         return status
     status.etag, status.last_modified, status.sha256 = fetched.etag, fetched.last_modified, fetched.sha256
-    status.categories = {c: len(d) + len(u) for c, (d, u) in parts.items()}
+    status.categories = {c: sum(len(x) for x in kinds) for c, kinds in parts.items()}
     status.entries = sum(status.categories.values())
     status.last_success = status.last_change = now
     status.last_error = ""
@@ -234,17 +244,16 @@ def update_source(src: Source, settings: Settings, categories: Categories, *, fo
     return status
 
 
-def _install(settings: Settings, name: str, parts: dict[str, tuple[list[str], list[str]]], now: float) -> None:
+def _install(settings: Settings, name: str, parts: dict[str, tuple[list[str], ...]], now: float) -> None:
     base = source_dir(settings, name)
     version = base / f"v{int(now * 1000)}"
     staging = base / f".staging-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    for cat, (domains, urls) in parts.items():
-        if domains:
-            (staging / f"{cat}.domains").write_text("\n".join(domains) + "\n", encoding="utf-8")
-        if urls:
-            (staging / f"{cat}.urls").write_text("\n".join(urls) + "\n", encoding="utf-8")
+    for cat, kinds in parts.items():
+        for suffix, lines in zip(("domains", "urls", "hashes"), kinds, strict=False):
+            if lines:
+                (staging / f"{cat}.{suffix}").write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(staging, version)
     link = base / f".current-{os.getpid()}"
     link.unlink(missing_ok=True)
@@ -266,7 +275,7 @@ def copies(settings: Settings, sources: list[Source]) -> list[tuple[Source, Path
             continue
         for f in sorted(current.iterdir()):
             cat, _, kind = f.name.rpartition(".")
-            if kind in ("domains", "urls") and ("auto" in src.categories or cat in src.targets):
+            if kind in ("domains", "urls", "hashes") and ("auto" in src.categories or cat in src.targets):
                 out.append((src, f, cat))
     return out
 

@@ -5,6 +5,9 @@ The writer never slows request handling: `add_incident` and `count` only touch
 memory. Incidents wait in a bounded queue; when it is full they are dropped and
 counted (the `incidents_dropped` figure and the `dropped_incidents` table), while
 the hourly traffic counts, which are bounded by groups x categories, are kept.
+Critical incidents (matches on locked lists) and the outbox items that report
+them are rare and never dropped: they wait in their own list and are written
+first in every batch.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from ..core.outbox import OutboxItem
 from ..core.privacy import INCIDENT_FIELDS, Incident, TrafficKey
 from .tasks import cancel, spawn
 
@@ -153,6 +157,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             reverted_by INTEGER
         );
     """),
+    ("0007_outbox", """
+        CREATE TABLE outbox (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            created INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            delivered INTEGER
+        );
+        CREATE INDEX outbox_pending ON outbox (delivered, next_attempt);
+    """),
 )
 
 
@@ -210,6 +227,7 @@ def read_connection(path: Path) -> Iterator[sqlite3.Connection]:
 _INSERT_INCIDENT = (
     f"INSERT INTO incidents ({', '.join(INCIDENT_FIELDS)}) VALUES ({', '.join('?' * len(INCIDENT_FIELDS))})"
 )
+_INSERT_OUTBOX = "INSERT OR IGNORE INTO outbox (id, kind, created, body, next_attempt) VALUES (?, ?, ?, ?, ?)"
 _UPSERT_TRAFFIC = """
     INSERT INTO traffic_hourly (hour, group_id, level, category, action, reason, count)
     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -229,10 +247,13 @@ class Writer:
         self._queue: asyncio.Queue[Incident] = asyncio.Queue(max_queue)
         self._counts: Counter[TrafficKey] = Counter()
         self._dropped_pending: Counter[int] = Counter()
+        self._critical: list[Incident] = []
+        self._outbox: list[OutboxItem] = []
         self._db: aiosqlite.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._run_id: int | None = None
         self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # one transaction at a time on the writer's connection
         self.dropped = 0  # incidents dropped since start (the queue was full)
         self.written = 0
         self.batches = 0
@@ -249,12 +270,23 @@ class Writer:
             self._wake.set()
         return True
 
+    def add_critical(self, incident: Incident, report: OutboxItem | None = None) -> None:
+        """A critical incident (and its report for the outbox): never dropped, written first."""
+        self._critical.append(incident)
+        if report is not None:
+            self._outbox.append(report)
+        self._wake.set()
+
     def count(self, key: TrafficKey, n: int = 1) -> None:
         self._counts[key] += n
 
     @property
     def queue_depth(self) -> int:
-        return self._queue.qsize()
+        return self._queue.qsize() + len(self._critical)
+
+    def _pending(self) -> bool:
+        return bool(not self._queue.empty() or self._counts or self._dropped_pending or self._critical
+                    or self._outbox)
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -275,7 +307,7 @@ class Writer:
         self._task = None
         if self._db is None:
             return
-        while not self._queue.empty() or self._counts or self._dropped_pending:
+        while self._pending():
             await self._write_batch()
         await self._db.execute("UPDATE proxy_runs SET stopped = ?, last_seen = ? WHERE id = ?",
                                (int(time.time()), int(time.time()), self._run_id))
@@ -283,7 +315,7 @@ class Writer:
         self._db = None
 
     async def flush(self) -> None:
-        while not self._queue.empty() or self._counts or self._dropped_pending:
+        while self._pending():
             await self._write_batch()
 
     async def _loop(self) -> None:
@@ -299,6 +331,10 @@ class Writer:
                 logger.exception("Could not write incidents; will retry in the next batch.")
 
     async def _write_batch(self) -> None:
+        async with self._lock:
+            await self._write_batch_locked()
+
+    async def _write_batch_locked(self) -> None:
         assert self._db is not None
         batch: list[Incident] = []
         while len(batch) < self.max_batch:
@@ -308,9 +344,16 @@ class Writer:
                 break
         counts, self._counts = self._counts, Counter()
         dropped, self._dropped_pending = self._dropped_pending, Counter()
+        critical, self._critical = self._critical, []
+        outbox, self._outbox = self._outbox, []
         db = self._db
         try:
             await db.execute("BEGIN IMMEDIATE")
+            if critical:
+                await db.executemany(_INSERT_INCIDENT, [astuple(i) for i in critical])
+            if outbox:
+                await db.executemany(_INSERT_OUTBOX, [(o.id, o.kind.value, o.created, o.body, o.created)
+                                                      for o in outbox])
             if batch:
                 await db.executemany(_INSERT_INCIDENT, [astuple(i) for i in batch])
             if counts:
@@ -325,19 +368,27 @@ class Writer:
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 await db.execute("ROLLBACK")
-            # Put the counts back; the incidents of a failed batch are lost and counted.
+            # Put the counts and the critical items back; the other incidents of a
+            # failed batch are lost and counted.
+            self._critical[:0] = critical
+            self._outbox[:0] = outbox
             self._counts.update(counts)
             self._dropped_pending.update(dropped)
             for i in batch:
                 self.dropped += 1
                 self._dropped_pending[i.ts - i.ts % 3600] += 1
             raise
-        self.written += len(batch)
+        self.written += len(batch) + len(critical)
         self.batches += 1
 
     async def retention(self, now: int, *, incident_days: int, alert_days: int, traffic_days: int,
                         address_days: int) -> dict[str, int]:
         """Delete what is older than the retention periods; returns rows removed per kind."""
+        async with self._lock:
+            return await self._retention(now, incident_days, alert_days, traffic_days, address_days)
+
+    async def _retention(self, now: int, incident_days: int, alert_days: int, traffic_days: int,
+                         address_days: int) -> dict[str, int]:
         assert self._db is not None
         day = 86_400
         db = self._db
@@ -359,6 +410,11 @@ class Writer:
             await db.execute("DELETE FROM review_requests WHERE ts < ?", (now - incident_days * day,))
             await db.execute("DELETE FROM reports WHERE ts < ? AND status != 'new'", (now - alert_days * day,))
             await db.execute("DELETE FROM sessions WHERE expires < ?", (now,))
+            # Delivered outbox items are kept a while as a record of what left the school;
+            # undelivered ones stay until they are delivered.
+            cur = await db.execute("DELETE FROM outbox WHERE delivered IS NOT NULL AND delivered < ?",
+                                   (now - incident_days * day,))
+            removed["outbox_delivered"] = cur.rowcount
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")

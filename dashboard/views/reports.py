@@ -8,8 +8,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from dashboard import actions, queries
-from dashboard.views.reviews import _limit
 from dashboard.errors import BadRequest, NotFound
+from dashboard.views.reviews import _limit
 from dashboard.web import form, redirect, render, require, state
 
 KINDS = ("sexual_abuse", "violence", "bullying", "self_harm", "scam", "other")

@@ -16,8 +16,9 @@ from addons.blockpage import BlockPage
 from addons.clients import ClientIdentify
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
-from addons.enforce import Enforce
 from addons.downloads import FileTypes
+from addons.enforce import Enforce
+from addons.imagematch import ImageMatch
 from addons.personal_info import PersonalInfo
 from addons.phrases import PhraseScan
 from addons.policy_loader import PolicyLoader
@@ -38,6 +39,7 @@ class Chain:
     personal: PersonalInfo
     filetypes: FileTypes
     phrases: PhraseScan
+    images: ImageMatch
 
     def flow(self, url: str, client: str = "127.0.0.7", accept: str | None = "text/html",
              method: str = "GET", host_header: str | None = None) -> http.HTTPFlow:
@@ -59,9 +61,9 @@ class Chain:
                 headers: dict[str, str] | None = None) -> http.HTTPFlow:
         """The upstream's answer going back through the response hooks."""
         f.response = http.Response.make(200, body, {"Content-Type": content_type, **(headers or {})})
-        for addon in (self.filetypes, self.phrases):
+        for addon in (self.filetypes, self.images, self.phrases):
             addon.responseheaders(f)
-        for addon in (self.phrases, self.blockpage):
+        for addon in (self.images, self.phrases, self.blockpage):
             result = addon.response(f)
             if asyncio.iscoroutine(result):
                 asyncio.run(result)
@@ -77,7 +79,7 @@ def chain(settings: Settings) -> Iterator[Chain]:
     runtime = Runtime()
     addons = (SchoolgateSettings(runtime), PolicyLoader(runtime), ClientIdentify(runtime),
               Enforce(runtime), BlockPage(runtime))
-    extra = (SafeSearch(runtime), PersonalInfo(runtime), FileTypes(runtime), PhraseScan(runtime))
+    extra = (SafeSearch(runtime), PersonalInfo(runtime), FileTypes(runtime), PhraseScan(runtime), ImageMatch(runtime))
     with taddons.context(*addons, *extra) as tctx:
         tctx.configure(addons[0], **options_for(settings))
         yield Chain(tctx, runtime, *addons, *extra)

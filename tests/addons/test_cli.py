@@ -18,7 +18,7 @@ def test_check_ok(settings: Settings, capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert out.startswith("OK: policy ")
     assert "clients:    5 address ranges" in out and "2 locked: csam, illegal" in out
-    assert "entries:    10 domains, 1 URLs" in out
+    assert "entries:    10 domains, 2 URLs, 0 image hashes" in out
 
 
 def test_check_prints_all_errors(settings: Settings, capsys: pytest.CaptureFixture[str]) -> None:

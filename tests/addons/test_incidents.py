@@ -1,3 +1,4 @@
+import json
 import sqlite3
 import time
 from dataclasses import replace
@@ -5,6 +6,8 @@ from dataclasses import replace
 from addons.core.settings import Settings
 from addons.incidents import IncidentLog
 from tests.addons.conftest import Chain
+
+LISTS = "blocklists"
 
 
 async def make_log(chain: Chain, **changes: object) -> IncidentLog:
@@ -52,7 +55,7 @@ async def test_maintenance_rotates_and_applies_retention(chain: Chain) -> None:
     assert before is not None
     removed = await log.maintain(now=time.time() + 8 * 86400)
     assert log.pseudonymize is not None and log.pseudonymize("x") != before("x")
-    assert set(removed) == {"incidents", "alerts", "addresses", "traffic_hours"}
+    assert set(removed) == {"incidents", "alerts", "addresses", "traffic_hours", "outbox_delivered"}
     assert chain.runtime.stats.gauges["incident_queue_depth"]() == 0
     await log.done()
 
@@ -79,3 +82,24 @@ async def test_policy_changes_are_recorded(chain: Chain) -> None:
         rows = conn.execute("SELECT kind, reason, detail FROM incidents ORDER BY id").fetchall()
     assert rows == [("policy_change", "reloaded", "version new-version"),
                     ("policy_change", "refused", "version new-version kept")]
+
+
+async def test_locked_list_matches_are_critical_alerts_reported_to_the_authorities(chain: Chain) -> None:
+    log = await make_log(chain, school_id="79-TH-001")
+    for client in ("127.0.0.20", "127.0.0.7", "127.0.0.20"):  # staff too; the same entry and host twice
+        log.response(chain.request(chain.flow("http://share.test/album/7/picture.jpg?u=1", client=client)))
+    log.response(chain.request(chain.flow("http://locked.test/", client="127.0.0.30")))
+    await log.done()
+    with sqlite3.connect(chain.runtime.settings.db_path) as conn:
+        rows = conn.execute("SELECT kind, severity, group_id, reason, category, host, path, detail "
+                            "FROM incidents ORDER BY id").fetchall()
+        reports = [json.loads(r[0]) for r in conn.execute("SELECT body FROM outbox ORDER BY created, id")]
+    assert len(rows) == 4
+    assert rows[0] == ("alert", "critical", "staff", "illegal", "csam", "share.test", None,
+                       f"{LISTS}/csam/urls entry 1")
+    assert rows[3][2] == "guest" and rows[3][7] == f"{LISTS}/csam/domains entry 1"
+    assert sorted((r["host"], r["match"], r["entry"]) for r in reports) == [
+        ("locked.test", "domain", "1"), ("share.test", "url", "1")]
+    for r in reports:
+        assert r["school_id"] == "79-TH-001" and r["category"] == "csam"
+        assert "album" not in json.dumps(r) and "127.0.0" not in json.dumps(r)  # no path, no device

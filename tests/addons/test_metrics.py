@@ -41,3 +41,22 @@ def test_metrics_port_zero_serves_nothing(chain: Chain) -> None:
     m.running()
     assert m.port is None
     m.done()
+
+
+def test_image_checks_and_matches_are_counted_without_hosts(chain: Chain) -> None:
+    from addons.core.hashes import HashMatch, ImageCheck
+    from addons.core.model import IMAGE_KEY
+
+    m = Metrics(chain.runtime)
+    match = HashMatch("sources/a/csam.hashes", "csam", "img-1", 2, "pdq", 9)
+    for i, check in enumerate([ImageCheck("hashed"), ImageCheck("cached"), ImageCheck("hashed", match)]):
+        f = chain.request(chain.flow(f"http://img{i}.pictures.test/a.jpg", client="127.0.0.20"))
+        f.metadata[IMAGE_KEY] = check
+        m.response(f)
+        m.error(f)  # counted once
+    text = scrape(m)
+    assert 'schoolgate_images_checked_total{result="hashed"} 2.0' in text
+    assert 'schoolgate_images_checked_total{result="cached"} 1.0' in text
+    assert 'schoolgate_image_matches_total{kind="pdq"} 1.0' in text
+    assert 'schoolgate_image_matches_total{kind="sha256"} 0.0' in text
+    assert "pictures.test" not in text and "img-1" not in text and "csam.hashes" not in text

@@ -116,4 +116,6 @@ def test_verdict_explains_the_winning_rule(env) -> None:  # type: ignore[no-unty
     assert str(v.origin) == "p0.yaml:6" and v.matched == "bet.test"
     assert v.grade == 2 and v.level == "primary" and v.categories == ("gambling",)
     locked = decide(RequestView("locked.test", "/"), policy.groups["staff"], index, datetime.fromisoformat(MON_18))
-    assert locked.rule == "locked list lists/test" and str(locked.origin) == "lists/test:1"
+    assert locked.rule == "locked list lists/test, entry 1: nothing unblocks it, for any group"
+    assert str(locked.origin) == "lists/test:1"
+    assert locked.matched == "entry 1"  # never the listed domain or URL itself

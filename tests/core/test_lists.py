@@ -1,7 +1,6 @@
 import pytest
 
 from addons.core.domains import normalise_host
-
 from addons.core.lists import (
     DomainIndex,
     IndexFormatError,

@@ -2,7 +2,7 @@ from dataclasses import fields
 
 import pytest
 
-from addons.core.model import Action, Reason, Verdict
+from addons.core.model import Action, Origin, Reason, Verdict
 from addons.core.privacy import (
     INCIDENT_FIELDS,
     MAX_PATH,
@@ -36,12 +36,20 @@ def test_clean_path_drops_query_and_caps_length(path: str, expected: str) -> Non
 
 
 def test_block_incident() -> None:
-    v = Verdict(Action.BLOCK, Reason.ILLEGAL, "staff", category="csam")
-    inc = block_incident(v, "bad.test", "/x?token=secret", 1700000000, "ab:123")
-    assert inc.kind is IncidentKind.BLOCK and inc.severity is Severity.CRITICAL
-    assert inc.path == "/x" and inc.client_ref == "ab:123" and inc.client_addr is None
     v = Verdict(Action.BLOCK, Reason.CATEGORY, "grade-7", 7, "lower-secondary", category="games")
-    assert block_incident(v, "g.test", "/", 1, None).severity is Severity.INFO
+    inc = block_incident(v, "g.test", "/x?token=secret", 1700000000, "ab:123")
+    assert inc.kind is IncidentKind.BLOCK and inc.severity is Severity.INFO
+    assert inc.path == "/x" and inc.client_ref == "ab:123" and inc.client_addr is None and inc.detail is None
+
+
+def test_locked_list_incident_is_a_critical_alert_without_the_entry() -> None:
+    v = Verdict(Action.BLOCK, Reason.ILLEGAL, "staff", category="csam", origin=Origin("sources/iwf/csam.urls", 12),
+                matched="entry 12")
+    inc = block_incident(v, "bad.test", "/abuse/picture.jpg?x=1", 1700000000, "ab:123")
+    assert inc.kind is IncidentKind.ALERT and inc.severity is Severity.CRITICAL
+    assert inc.path is None and inc.host == "bad.test" and inc.category == "csam"
+    assert inc.detail == "sources/iwf/csam.urls entry 12"
+    assert "abuse" not in repr(inc)
 
 
 def test_pseudonyms_are_keyed() -> None:

@@ -3,7 +3,15 @@ import io
 import json
 from datetime import date
 
-from addons.core.report import Cell, Report, SelftestRun, merge_cells, render_csv, render_json, render_text
+from addons.core.report import (
+    Cell,
+    Report,
+    SelftestRun,
+    merge_cells,
+    render_csv,
+    render_json,
+    render_text,
+)
 
 
 def sample() -> Report:

@@ -2,7 +2,13 @@ from datetime import datetime
 
 import pytest
 
-from addons.core.schedule import ScheduleError, compile_schedule, make_window, parse_days, parse_time
+from addons.core.schedule import (
+    ScheduleError,
+    compile_schedule,
+    make_window,
+    parse_days,
+    parse_time,
+)
 
 
 @pytest.mark.parametrize(

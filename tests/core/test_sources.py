@@ -61,6 +61,7 @@ def test_a_full_source() -> None:
         ("sources:\n  x: {url: 'https://a/b', format: ut1-tarball, categories: {adult: porn}}", "unknown category 'porn'"),
         ("sources:\n  x: {url: 'https://a/b', category: adult, refrsh: 1d}", "unknown key 'refrsh'"),
         ("sources:\n  Bad: {url: 'https://a/b', category: adult}", "source name 'Bad' is not valid"),
+        ("sources:\n  x: {url: 'https://a/b', format: hashes, category: csam}", "image-hash source 'x' must be locked"),
     ],
 )
 def test_errors(text: str, message: str) -> None:

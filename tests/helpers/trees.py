@@ -28,6 +28,7 @@ LISTS = {
     "chat/domains": "classchat.test\n",
     "violence/urls": "news.test/violent/\n",
     "csam/domains": "locked.test\n",
+    "csam/urls": "share.test/album/7/\n",
     "proxy/domains": "someone.github.io\ngithub.io\n",
 }
 

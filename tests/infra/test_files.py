@@ -3,7 +3,14 @@ from pathlib import Path
 
 import pytest
 
-from addons.infra.files import FileTooLarge, atomic_write, display_path, read_capped, tree_signature, walk_files
+from addons.infra.files import (
+    FileTooLarge,
+    atomic_write,
+    display_path,
+    read_capped,
+    tree_signature,
+    walk_files,
+)
 
 
 def test_atomic_write_replaces_and_leaves_no_temp(tmp_path: Path) -> None:

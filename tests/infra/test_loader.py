@@ -19,7 +19,7 @@ def errors(settings: Settings) -> list[str]:
 
 def test_loads_the_tree(settings: Settings) -> None:
     snap = load_snapshot(settings).snapshot
-    assert snap.info["domains"] == 10 and snap.info["urls"] == 1 and snap.info["clients"] == 5
+    assert snap.info["domains"] == 10 and snap.info["urls"] == 2 and snap.info["clients"] == 5
     v = snap.decide(RequestView("casino.test"), snap.group("grade-7"))
     assert v.action is Action.BLOCK and v.rule.endswith("(list blocklists/gambling.txt:1)")
 
@@ -115,3 +115,20 @@ def test_load_settings_file_and_overrides(tmp_path: Path) -> None:
     with pytest.raises(ConfigErrors) as e:
         load_settings(f, {})
     assert str(e.value.errors[0]).endswith("schoolgate.yaml:2: unknown setting 'languge'. Fix: did you mean 'language'?")
+
+
+def test_image_hash_lists_load_for_locked_categories_only(settings: Settings) -> None:
+    bl = Path(settings.blocklists_dir)
+    (bl / "csam").mkdir(exist_ok=True)
+    (bl / "csam" / "hashes").write_text(f"sha256 {'a' * 64} img-1\npdq {'b' * 64} img-2\nmd5 short\n")
+    result = load_snapshot(settings)
+    snap = result.snapshot
+    assert snap.info["image_hashes"] == 2 and snap.hashes.pdq_count == 1
+    m = snap.hashes.match_exact("a" * 64)
+    assert m is not None and (m.list_id, m.category, m.entry_id) == ("blocklists/csam/hashes", "csam", "img-1")
+    assert [str(w) for w in result.warnings] == [
+        "blocklists/csam/hashes:3: warning: line ignored: a md5 hash has 32 hexadecimal digits. "
+        "Fix: fix or remove the line"]
+    (bl / "games" / "hashes").write_text(f"sha256 {'c' * 64}\n")
+    assert any(m.startswith("blocklists/games/hashes: an image-hash list must feed a locked category")
+               for m in errors(settings))

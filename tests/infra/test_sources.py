@@ -173,3 +173,33 @@ def test_disabled_sources_are_not_loaded(server: ListServer, settings: Settings)
     snap = load_snapshot(settings).snapshot
     assert copies(settings, list(snap.sources)) == []
     assert decide(settings, "remote-bet.test").action is Action.ALLOW
+
+
+def test_signed_image_hash_source(server: ListServer, settings: Settings) -> None:
+    private, public = generate()
+    body = f"# authority image hashes\nsha256 {'a' * 64} img-1\npdq {'b' * 64} img-2\n".encode()
+    server.serve("/hashes.txt", body)
+    server.serve("/hashes.txt.sig", sign(body, private).encode())
+    settings = replace(settings, authority_public_key=public)
+    write_sources(settings, f"sources:\n  authority-images: {{url: '{server.url('/hashes.txt')}', format: hashes, "
+                            "category: csam, locked: true, signature: required}\n")
+    snap = load_snapshot(settings).snapshot
+    st = update_source(snap.sources[0], settings, snap.categories)
+    assert st.ok and st.entries == 2 and st.categories == {"csam": 2}
+    snap = load_snapshot(settings).snapshot
+    m = snap.hashes.match_exact("a" * 64)
+    assert m is not None and m.list_id == "sources/authority-images/csam.hashes" and m.entry_id == "img-1"
+    assert snap.info["domains"] == 10  # no domain entries from a hash list
+    # A tampered list is refused and the verified one stays.
+    server.serve("/hashes.txt", body + f"sha256 {'c' * 64} planted\n".encode())
+    st = update_source(snap.sources[0], settings, snap.categories, force=True)
+    assert "signature check failed" in st.last_error
+    snap = load_snapshot(settings).snapshot
+    assert snap.hashes.match_exact("a" * 64) is not None and snap.hashes.match_exact("c" * 64) is None
+    # A list with no usable line is refused too.
+    empty = b"# nothing\nsha256 xyz\n"
+    server.serve("/hashes.txt", empty)
+    server.serve("/hashes.txt.sig", sign(empty, private).encode())
+    st = update_source(snap.sources[0], settings, snap.categories, force=True)
+    assert "no usable entries" in st.last_error
+    assert load_snapshot(settings).snapshot.hashes.count == 2

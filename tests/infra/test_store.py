@@ -1,9 +1,11 @@
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
+from addons.core.outbox import OutboxItem, authority_report
 from addons.core.privacy import Incident, IncidentKind, Severity, TrafficKey
 from addons.infra.store import MIGRATIONS, Writer, migrate, read_connection, reader
 
@@ -94,9 +96,79 @@ async def test_retention(tmp_path: Path) -> None:
     w.count(TrafficKey(now - 3600, "g", "", "", "allow", "default"))
     await w.flush()
     removed = await w.retention(now, incident_days=30, alert_days=90, traffic_days=400, address_days=7)
-    assert removed == {"incidents": 1, "alerts": 0, "addresses": 1, "traffic_hours": 1}
+    assert removed == {"incidents": 1, "alerts": 0, "addresses": 1, "traffic_hours": 1, "outbox_delivered": 0}
     await w.close()
     with read_connection(tmp_path / "s.db") as conn:
         rows = conn.execute("SELECT kind, client_addr FROM incidents ORDER BY ts").fetchall()
         assert [tuple(r) for r in rows] == [("alert", None), ("block", None)]
         assert conn.execute("SELECT count(*) FROM traffic_hourly").fetchone()[0] == 1
+
+
+def critical(ts: int = 1_700_000_000) -> Incident:
+    return Incident(ts, IncidentKind.ALERT, Severity.CRITICAL, "staff", None, None, "illegal", "csam", "img.bad.test",
+                    None, "k:1", detail="sources/a/csam.hashes entry img-1")
+
+
+def report(ts: int = 1_700_000_000, rid: str = "r-1") -> OutboxItem:
+    return authority_report(school_id="s1", ts=ts, category="csam", list_id="sources/a/csam.hashes",
+                            entry_id="img-1", match="pdq", host="img.bad.test", distance=4, report_id=rid)
+
+
+async def test_critical_incidents_and_reports_are_never_dropped(tmp_path: Path) -> None:
+    w = Writer(tmp_path / "s.db", batch_seconds=30, max_queue=3)
+    await w.start()
+    for _ in range(5):
+        w.add_incident(incident())
+    assert w.dropped == 2
+    w.add_critical(critical(), report())
+    w.add_critical(critical(), None)  # a repeat within the day: an incident, no second report
+    await w.close()
+    with read_connection(tmp_path / "s.db") as conn:
+        assert conn.execute("SELECT count(*) FROM incidents WHERE severity = 'critical'").fetchone()[0] == 2
+        row = conn.execute("SELECT * FROM outbox").fetchone()
+        assert row["id"] == "r-1" and row["kind"] == "authority_report" and row["delivered"] is None
+        assert row["attempts"] == 0 and row["next_attempt"] == 1_700_000_000
+        assert json.loads(row["body"])["entry"] == "img-1"
+
+
+async def test_a_failed_batch_keeps_critical_items(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    w = Writer(tmp_path / "s.db", batch_seconds=30)
+    await w.start()
+    w.add_critical(critical(), report())
+    w.add_incident(incident())
+    real = w._db.executemany  # type: ignore[union-attr]
+    calls = 0
+
+    async def failing(sql: str, rows: object) -> object:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await real(sql, rows)
+
+    monkeypatch.setattr(w._db, "executemany", failing)
+    with pytest.raises(sqlite3.OperationalError):
+        await w.flush()
+    assert w.dropped == 1 and w.queue_depth == 1  # the ordinary incident is lost and counted; not the critical one
+    await w.close()
+    with read_connection(tmp_path / "s.db") as conn:
+        assert conn.execute("SELECT count(*) FROM incidents").fetchone()[0] == 1
+        assert conn.execute("SELECT count(*) FROM outbox").fetchone()[0] == 1
+
+
+async def test_retention_keeps_undelivered_reports(tmp_path: Path) -> None:
+    day = 86400
+    now = 1_800_000_000
+    w = Writer(tmp_path / "s.db", batch_seconds=30)
+    await w.start()
+    w.add_critical(critical(now - 400 * day), report(now - 400 * day, "old-undelivered"))
+    w.add_critical(critical(now - 40 * day), report(now - 40 * day, "old-delivered"))
+    w.add_critical(critical(now - day), report(now - day, "recent-delivered"))
+    await w.flush()
+    await w._db.execute("UPDATE outbox SET delivered = created + 60 WHERE id LIKE '%-delivered'")  # type: ignore[union-attr]
+    removed = await w.retention(now, incident_days=30, alert_days=90, traffic_days=400, address_days=7)
+    assert removed["outbox_delivered"] == 1
+    await w.close()
+    with read_connection(tmp_path / "s.db") as conn:
+        ids = sorted(r[0] for r in conn.execute("SELECT id FROM outbox"))
+    assert ids == ["old-undelivered", "recent-delivered"]
