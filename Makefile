@@ -12,7 +12,7 @@ PYTHON312 := $(shell for p in "$$(command -v python3.12 2>/dev/null)" \
 	[ -n "$$p" ] && "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 12))' 2>/dev/null && { echo "$$p"; break; }; \
 	done)
 
-.PHONY: help run test check lint clean
+.PHONY: help run test check clean
 
 help:
 	@echo "make run   - start schoolgate on 127.0.0.1:8080 with the shipped policies"

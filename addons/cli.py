@@ -449,6 +449,19 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
+def cmd_department(args: argparse.Namespace) -> int:
+    """The department's server and commands live with the dashboard (`python -m dashboard.department`)."""
+    cmd = [sys.executable, "-m", "dashboard.department", *args.rest]
+    os.execv(cmd[0], cmd)
+    return 0  # not reached
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from addons.infra import export_cli
+
+    return export_cli.run(args, resolve_settings(args))
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     import getpass
 
@@ -562,6 +575,20 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_dashboard)
 
+    p = sub.add_parser("export", help="the export to the education department: status, push")
+    esub = p.add_subparsers(dest="export_command", required=True, metavar="ACTION")
+    q = esub.add_parser("status", help="what waits in the outbox, the last delivery, the school's public key")
+    common(q)
+    q.add_argument("--json", action="store_true")
+    q = esub.add_parser("push", help="queue the exports that are due and deliver the outbox now")
+    common(q)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("department", add_help=False,
+                       help="the education department's server (schoolgate department --help)")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_department)
+
     p = sub.add_parser("user", help="dashboard accounts: add, list, passwd, disable")
     usub = p.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     q = usub.add_parser("add", help="create an account")
@@ -635,6 +662,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["department"]:  # everything after it is the department's (argparse would take --help)
+        return cmd_department(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     if getattr(args, "set", None):
         args.set = last_wins(args.set)

@@ -75,6 +75,11 @@ class _RuntimeCollector(Collector):
         o = GaugeMetricFamily("schoolgate_export_outbox_depth", "Department reports waiting to be delivered.")
         o.add_metric([], float(outbox()) if outbox else 0.0)
         yield o
+        delivered = stats.gauges.get("export_last_delivered")
+        d = GaugeMetricFamily("schoolgate_export_last_delivery_timestamp_seconds",
+                              "When the department last acknowledged an export or report (0: not yet).")
+        d.add_metric([], float(delivered()) if delivered else 0.0)
+        yield d
         snap = self.runtime.snapshot
         entries = GaugeMetricFamily("schoolgate_list_entries", "Entries per list source (configured files).",
                                     labels=["source", "category"])

@@ -10,6 +10,7 @@ from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
 from addons.downloads import FileTypes
 from addons.enforce import Enforce
+from addons.export import Exporter
 from addons.imagematch import ImageMatch
 from addons.incidents import IncidentLog
 from addons.lists import ListUpdater
@@ -43,6 +44,7 @@ def make_addons(runtime: Runtime) -> list[Any]:
         BlockPage(runtime),
         SelftestProbe(runtime),
         IncidentLog(runtime),
+        Exporter(runtime),
         Metrics(runtime),
     ]
 

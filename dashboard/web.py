@@ -46,6 +46,7 @@ class State:
     templates: Jinja2Templates = field(default_factory=_templates)
     setup_token: str = ""  # one-time link for the first admin, while there is no user
     failures: dict[str, list[float]] = field(default_factory=dict)  # login throttling (memory only)
+    department: bool = False  # the department server (its own navigation), not a school's dashboard
 
     @property
     def db(self) -> Path:
@@ -91,7 +92,8 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     lang = language(request)
     response = st.templates.TemplateResponse(request, template, {
         "t": lambda key, **kw: st.catalog.t(lang, key, **kw), "lang": lang, "user": current_user(request),
-        "school": st.settings.school_name, "path": request.url.path, **context}, status_code=status)
+        "school": st.settings.school_name, "path": request.url.path, "department": st.department, **context},
+        status_code=status)
     if request.query_params.get("lang") in ("vi", "en"):
         response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="strict")
     return response

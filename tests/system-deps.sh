@@ -13,6 +13,9 @@ missing=()
 for cmd in "${!need[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${need[$cmd]}")
 done
+# A real PostgreSQL server for the department server's storage tests. Debian keeps
+# initdb off PATH, in /usr/lib/postgresql/<version>/bin, so look there instead.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || missing+=(postgresql)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else
   echo "tests need Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})" >&2

@@ -9,8 +9,8 @@ device, a pseudonym or a child's group: nothing about who saw it.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +36,16 @@ class OutboxItem:
 AUTHORITY_FIELDS = ("type", "id", "school_id", "time", "category", "list", "entry", "match", "distance", "host")
 
 
+REPORT_WINDOW = 86_400  # one report per list entry and host per (UTC) day
+
+
+def _report_id(school_id: str, list_id: str, entry_id: str, host: str, ts: int) -> str:
+    """The same match on the same day always has the same id, so a restarted proxy (which
+    forgets what it reported) queues it once and the department stores it once."""
+    key = "\0".join((school_id, list_id, entry_id, host, str(ts // REPORT_WINDOW)))
+    return hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
+
+
 def authority_report(*, school_id: str, ts: int, category: str, list_id: str, entry_id: str, match: str,
                      host: str, distance: int = 0, report_id: str | None = None) -> OutboxItem:
     """A report for the authorities of one match on a locked list.
@@ -43,7 +53,7 @@ def authority_report(*, school_id: str, ts: int, category: str, list_id: str, en
     `match` is how it matched: `url` or `domain` (a URL or domain list), or
     `sha256`, `md5` or `pdq` (an image-hash list; `distance` in bits for PDQ).
     """
-    rid = report_id or str(uuid.uuid4())
+    rid = report_id or _report_id(school_id, list_id, entry_id, host, ts)
     body = {
         "type": "known_abuse_material",
         "id": rid,
@@ -64,7 +74,7 @@ class ReportDeduper:
     """One report per (list, entry, host) per window: a page reloaded fifty times,
     or many children on one page, is one report (each still an incident)."""
 
-    def __init__(self, window_seconds: int = 86_400, max_keys: int = 100_000):
+    def __init__(self, window_seconds: int = REPORT_WINDOW, max_keys: int = 100_000):
         self.window = window_seconds
         self.max_keys = max_keys
         self._seen: dict[tuple[str, str, str], int] = {}

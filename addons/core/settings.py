@@ -5,6 +5,7 @@ the docs (a test checks docs/settings.md covers every row)."""
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,44 @@ SETTINGS: tuple[Setting, ...] = (
             "copies while unrelated pictures differ by about 128 bits."),
     Setting("image_hash_workers", int, 1,
             "Worker processes that hash images beside the proxy; 0 hashes in a thread of the proxy process."),
+    Setting("department_url", str, "",
+            "HTTPS address of the education department's receiver (for example https://so-gd.example.gov.vn:8443). "
+            "Empty: nothing is exported. Needs school_id; the school's key is shown by `schoolgate export status`."),
+    Setting("department_ca", str, "",
+            "A CA certificate file (PEM) that signed the department's HTTPS certificate, when it is not one the "
+            "system trusts. Also used for list sources on the department's server."),
+    Setting("export_period_hours", int, 1,
+            "Hours each export covers (1, 2, 3, 4, 6, 8, 12 or 24), counted from local midnight."),
+    Setting("export_min_cell", int, 5,
+            "Counts under this are left out of exports (only how many were left out is said), so that no "
+            "child can be singled out."),
+    Setting("export_harmful_domains", bool, False,
+            "Also export, once a day, the domains blocked by phrase scanning that several devices met "
+            "(export_harmful_min_clients), to feed the department's shared list. Off unless the school opts in."),
+    Setting("export_harmful_min_clients", int, 3,
+            "Devices (by pseudonym) that must have met a domain before it is exported as harmful."),
+    Setting("export_retry_seconds", float, 60.0,
+            "First wait before sending again after the department could not be reached; it doubles up to "
+            "export_retry_max_seconds, with random jitter."),
+    Setting("export_retry_max_seconds", float, 3600.0,
+            "Longest wait between two attempts to reach the department. Exports wait in the outbox meanwhile."),
+    Setting("department_db", str, "",
+            "Department server: where figures are stored. Empty: <data_dir>/department.db (SQLite); a "
+            "postgresql:// address (DSN) for PostgreSQL."),
+    Setting("department_host", str, "127.0.0.1", "Department server: address it listens on."),
+    Setting("department_port", int, 8443, "Department server: HTTPS port."),
+    Setting("department_tls_cert", str, "",
+            "Department server: TLS certificate file (PEM). Empty: plain HTTP, for a server behind a TLS proxy."),
+    Setting("department_tls_key", str, "", "Department server: TLS private key file (PEM)."),
+    Setting("department_min_schools", int, 2,
+            "Department server: schools that must have reported a domain before it goes on the published "
+            "harmful-domain list."),
+    Setting("department_stale_hours", int, 26,
+            "Department server: a school with no export for this many hours is listed as not reporting."),
+    Setting("department_stale_list_days", int, 7,
+            "Department server: a school is listed as running stale lists when a list source it subscribes to "
+            "was last updated longer ago than this (with no subscription: when its newest list is older)."),
+    Setting("department_max_body", int, 1_000_000, "Department server: largest accepted report, in bytes."),
     Setting("incident_retention_days", int, 30,
             "Days a block, review, report, override or policy-change incident is kept in the local store."),
     Setting("alert_retention_days", int, 90,
@@ -155,6 +194,23 @@ class Settings:
     image_hash_min_bytes: int = 2_000
     image_pdq_threshold: int = 31
     image_hash_workers: int = 1
+    department_url: str = ""
+    department_ca: str = ""
+    export_period_hours: int = 1
+    export_min_cell: int = 5
+    export_harmful_domains: bool = False
+    export_harmful_min_clients: int = 3
+    export_retry_seconds: float = 60.0
+    export_retry_max_seconds: float = 3600.0
+    department_db: str = ""
+    department_host: str = "127.0.0.1"
+    department_port: int = 8443
+    department_tls_cert: str = ""
+    department_tls_key: str = ""
+    department_min_schools: int = 2
+    department_stale_hours: int = 26
+    department_stale_list_days: int = 7
+    department_max_body: int = 1_000_000
     incident_retention_days: int = 30
     alert_retention_days: int = 90
     traffic_retention_days: int = 400
@@ -195,6 +251,11 @@ class Settings:
     @property
     def db_path(self) -> Path:
         return self.data_path / "schoolgate.db"
+
+    @property
+    def department_store(self) -> str:
+        """The department server's storage: a postgresql:// DSN, or a SQLite file path."""
+        return self.department_db or str(self.data_path / "department.db")
 
     @property
     def ca_path(self) -> Path:
@@ -292,6 +353,35 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
         errors.error(source, lines.get("image_hash_max_bytes") or lines.get("image_hash_min_bytes"),
                      "image_hash_max_bytes must be at least 1 and image_hash_min_bytes at least 0",
                      "use for example image_hash_max_bytes: 10000000 and image_hash_min_bytes: 2000")
+    if s.department_url:
+        if not s.department_url.startswith("https://"):
+            errors.error(source, lines.get("department_url"), "department_url must start with https://",
+                         "exports are sent over HTTPS only, for example https://so-gd.example.gov.vn:8443")
+        if not s.school_id:
+            errors.error(source, lines.get("department_url"), "department_url is set but school_id is empty",
+                         "set school_id to the id the department registered for the school")
+    if s.school_id and not re.match(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", s.school_id):
+        errors.error(source, lines.get("school_id"), f"school_id '{s.school_id}' is not a valid id",
+                     "use letters, digits, '.', '_' and '-', for example 79-TH-0001")
+    if s.export_period_hours not in (1, 2, 3, 4, 6, 8, 12, 24):
+        errors.error(source, lines.get("export_period_hours"), "export_period_hours must divide a day",
+                     "use 1, 2, 3, 4, 6, 8, 12 or 24")
+    for name in ("export_min_cell", "export_harmful_min_clients", "department_min_schools",
+                 "department_stale_hours", "department_stale_list_days", "department_max_body"):
+        if getattr(s, name) < 1:
+            errors.error(source, lines.get(name), f"{name} must be at least 1",
+                         f"use for example {name}: {BY_NAME[name].default}")
+    if s.export_retry_seconds <= 0 or s.export_retry_max_seconds < s.export_retry_seconds:
+        errors.error(source, lines.get("export_retry_seconds") or lines.get("export_retry_max_seconds"),
+                     "export_retry_seconds must be above 0 and at most export_retry_max_seconds",
+                     "use for example 60 and 3600")
+    if not 0 <= s.department_port <= 65535:
+        errors.error(source, lines.get("department_port"), f"department_port {s.department_port} is not a TCP port",
+                     "use a number from 1 to 65535")
+    if bool(s.department_tls_cert) != bool(s.department_tls_key):
+        errors.error(source, lines.get("department_tls_cert") or lines.get("department_tls_key"),
+                     "department_tls_cert and department_tls_key go together",
+                     "set both (PEM files), or neither for plain HTTP behind a TLS proxy")
     if not 0 <= s.metrics_port <= 65535:
         errors.error(source, lines.get("metrics_port"), f"metrics_port {s.metrics_port} is not a TCP port",
                      "use a number from 1 to 65535, or 0 to turn metrics off")

@@ -20,6 +20,7 @@ class SourceFormat(StrEnum):
     ADBLOCK = "adblock"
     URLS = "urls"
     HASHES = "hashes"  # image hashes (sha256 / md5 / pdq lines) for a locked category
+    BASELINE = "baseline"  # the department's baseline (YAML): categories each school level must block
     AUTO = "auto"  # detect each line (plain, hosts or Adblock)
 
 
@@ -143,6 +144,13 @@ def _parse_one(name: str, spec: LMap, line: int, sf: str, categories: Categories
         if "category" in spec:
             errors.error(sf, spec.line_of("category"), "a UT1 archive feeds many categories",
                          "use categories: (a mapping) instead of category:")
+    elif fmt is SourceFormat.BASELINE:
+        if "category" in spec or "categories" in spec:
+            errors.error(sf, spec.line_of("category") if "category" in spec else spec.line_of("categories"),
+                         "a baseline feeds no category", "remove category: (the baseline names its categories)")
+        if spec.get("signature") != "required":
+            errors.error(sf, line, f"baseline source '{name}' must be signed",
+                         "add signature: required (the department signs its baseline)")
     else:
         cat = spec.get("category")
         if cat is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import ssl
 import tempfile
 import time
 import urllib.error
@@ -33,8 +34,16 @@ class Fetched:
     sha256: str = ""
 
 
+def ssl_context(cafile: str = "") -> ssl.SSLContext:
+    """The system's CAs, plus a private CA when one is given (setting department_ca)."""
+    ctx = ssl.create_default_context()
+    if cafile:
+        ctx.load_verify_locations(cafile=cafile)
+    return ctx
+
+
 def fetch(location: str, workdir: Path, *, etag: str = "", last_modified: str = "", max_size: int,
-          timeout: float) -> Fetched:
+          timeout: float, cafile: str = "") -> Fetched:
     """Download `location` (an http(s) URL or a local path) to a temporary file in workdir."""
     workdir.mkdir(parents=True, exist_ok=True)
     if not location.startswith(("http://", "https://")):
@@ -47,7 +56,8 @@ def fetch(location: str, workdir: Path, *, etag: str = "", last_modified: str = 
     req = urllib.request.Request(location, headers=headers)
     deadline = time.monotonic() + timeout
     try:
-        resp = urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (http(s) checked above)
+        resp = urllib.request.urlopen(req, timeout=timeout,  # noqa: S310 (http(s) checked above)
+                                      context=ssl_context(cafile) if location.startswith("https://") else None)
     except urllib.error.HTTPError as e:
         if e.code == 304:
             e.close()
@@ -115,7 +125,7 @@ def _fetch_file(path: Path, workdir: Path, *, etag: str, max_size: int) -> Fetch
     return Fetched(False, Path(tmp), stamp, "", len(data), hashlib.sha256(data).hexdigest())
 
 
-def fetch_small(location: str, *, timeout: float, max_size: int = 1 << 16) -> bytes:
+def fetch_small(location: str, *, timeout: float, max_size: int = 1 << 16, cafile: str = "") -> bytes:
     """A small companion file (a detached signature), whole, in memory."""
     if not location.startswith(("http://", "https://")):
         try:
@@ -125,7 +135,8 @@ def fetch_small(location: str, *, timeout: float, max_size: int = 1 << 16) -> by
     else:
         req = urllib.request.Request(location, headers={"User-Agent": USER_AGENT})
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310
+            context = ssl_context(cafile) if location.startswith("https://") else None
+            with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:  # noqa: S310
                 data = resp.read(max_size + 1)
         except urllib.error.HTTPError as e:
             raise DownloadError(f"the server answered HTTP {e.code} {e.reason} for {location}") from None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core import lists as corelists
+from ..core.baseline import Baseline, apply_baseline, parse_baseline
 from ..core.categories import Categories, parse_categories
 from ..core.errors import Collector, ConfigError, ConfigErrors
 from ..core.hashes import EMPTY as HASHES_EMPTY
@@ -29,8 +30,8 @@ from ..core.snapshot import Snapshot
 from ..core.sources import Source
 from ..core.yamlsrc import parse as parse_yaml
 from .files import atomic_write, display_path, read_capped, walk_files
+from .sources import baseline_copy, load_sources
 from .sources import copies as source_copies
-from .sources import load_sources
 
 logger = logging.getLogger(__name__)
 
@@ -333,6 +334,22 @@ def load_hashes(settings: Settings, categories: Categories, sources: list[Source
     return HashIndex(lists)
 
 
+def load_baseline(settings: Settings, categories: Categories, sources: list[Source],
+                  errors: Collector) -> Baseline | None:
+    """The department's baseline from its source's last verified copy, if the school subscribes."""
+    found = baseline_copy(settings, sources)
+    if found is None:
+        return None
+    src, path = found
+    shown = f"sources/{src.name}/baseline.yaml"
+    text = read_text(path, POLICY_FILE_CAP, errors, shown)
+    if text is None:
+        return None
+    data, errs = parse_yaml(text, shown)
+    errors.extend(errs)
+    return parse_baseline(data, shown, categories, errors) if not errs else None
+
+
 def load_passthrough(settings: Settings, errors: Collector) -> frozenset[str]:
     """blocklists/passthrough.txt: hosts whose HTTPS is never decrypted (still filtered by name)."""
     path = settings.blocklists_path / "passthrough.txt"
@@ -396,11 +413,18 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     engines = load_engines(settings, errors)
     passthrough = load_passthrough(settings, errors)
     hashes = load_hashes(settings, categories, sources, errors) if categories.by_id else HASHES_EMPTY
+    baseline = load_baseline(settings, categories, sources, errors) if categories.by_id else None
+    if policy is not None and baseline is not None:
+        policy, conflicts = apply_baseline(policy, baseline)
+        for c in conflicts:
+            errors.warn(c.origin.source if c.origin else "policies", c.origin.line if c.origin else None, c.what,
+                        "make the local policy at least as strict (or leave it: the baseline applies anyway)")
     if errors.errors or policy is None or index is None:
         raise ConfigErrors(errors.errors or [ConfigError("blocklists", None, "no categories loaded",
                                                          "check blocklists/categories.yaml")])
     h = hashlib.blake2b(digest_size=6)
     h.update(list_key.encode())
+    h.update((baseline.version if baseline else "").encode() + b"\0")
     for shown, text in texts:
         h.update(shown.encode() + b"\0" + text.encode() + b"\0")
     for extra in sorted((settings.blocklists_path / "phrases").glob("*.txt")) + [
@@ -421,6 +445,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     }
     info["phrases"] = phrases.count
     info["image_hashes"] = hashes.count
+    info["baseline_version"] = baseline.version if baseline else ""
     info["engines"] = len(engines.engines)
     snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources),
                     phrases=phrases, engines=engines, passthrough=passthrough, hashes=hashes)

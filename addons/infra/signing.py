@@ -40,6 +40,11 @@ def _decode(text: str, what: str) -> bytes:
     return raw
 
 
+def check_public_key(public_b64: str) -> None:
+    """Raise SignatureError unless `public_b64` is a base64 Ed25519 public key."""
+    Ed25519PublicKey.from_public_bytes(_decode(public_b64, "public key"))
+
+
 def public_key_of(private_b64: str) -> str:
     key = Ed25519PrivateKey.from_private_bytes(_decode(private_b64, "private key"))
     return base64.b64encode(key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)).decode()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..core import lists as corelists
+from ..core.baseline import parse_baseline
 from ..core.categories import Categories
 from ..core.errors import Collector
 from ..core.hashes import parse_hashes
@@ -158,6 +159,16 @@ def convert(src: Source, body: bytes, categories: Categories,
             texts.append((ours, _decode(data), fmt, m.name))
         if not texts:
             raise UpdateError("the archive holds no <category>/domains or urls files for the mapped categories")
+    elif src.format is SourceFormat.BASELINE:
+        text = _decode(_maybe_gunzip(body))
+        errors = Collector()
+        data, problems = parse_yaml(text, src.name)
+        errors.extend(problems)
+        if data is not None:
+            parse_baseline(data, src.name, categories, errors)
+        if errors.errors:
+            raise UpdateError("the baseline was refused: " + "; ".join(str(e) for e in errors.errors[:3]))
+        return {"baseline": ([], [], [], text.splitlines())}
     elif src.format is SourceFormat.HASHES:
         parsed_hashes = parse_hashes(_decode(_maybe_gunzip(body)))
         if not parsed_hashes.entries:
@@ -211,7 +222,7 @@ def update_source(src: Source, settings: Settings, categories: Categories, *, fo
             src.location, workdir,
             etag="" if force or not has_copy else status.etag,
             last_modified="" if force or not has_copy else status.last_modified,
-            max_size=src.max_size, timeout=src.timeout)
+            max_size=src.max_size, timeout=src.timeout, cafile=settings.department_ca)
         if fetched.not_modified:
             status.last_success, status.last_error = now, ""
             write_status(settings, status)
@@ -222,7 +233,7 @@ def update_source(src: Source, settings: Settings, categories: Categories, *, fo
         finally:
             fetched.path.unlink(missing_ok=True)
         if src.signature:
-            sig = download.fetch_small(f"{src.location}.sig", timeout=src.timeout)
+            sig = download.fetch_small(f"{src.location}.sig", timeout=src.timeout, cafile=settings.department_ca)
             try:
                 signing.verify(body, sig, src.public_key or settings.authority_public_key)
             except signing.SignatureError as e:
@@ -251,7 +262,7 @@ def _install(settings: Settings, name: str, parts: dict[str, tuple[list[str], ..
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     for cat, kinds in parts.items():
-        for suffix, lines in zip(("domains", "urls", "hashes"), kinds, strict=False):
+        for suffix, lines in zip(("domains", "urls", "hashes", "yaml"), kinds, strict=False):
             if lines:
                 (staging / f"{cat}.{suffix}").write_text("\n".join(lines) + "\n", encoding="utf-8")
     os.replace(staging, version)
@@ -278,6 +289,16 @@ def copies(settings: Settings, sources: list[Source]) -> list[tuple[Source, Path
             if kind in ("domains", "urls", "hashes") and ("auto" in src.categories or cat in src.targets):
                 out.append((src, f, cat))
     return out
+
+
+def baseline_copy(settings: Settings, sources: list[Source]) -> tuple[Source, Path] | None:
+    """The installed last good copy of the (first enabled) baseline source, if any."""
+    for src in sources:
+        if src.enabled and src.format is SourceFormat.BASELINE:
+            path = source_dir(settings, src.name) / "current" / "baseline.yaml"
+            if path.exists():
+                return src, path
+    return None
 
 
 def copies_signature(settings: Settings) -> str:

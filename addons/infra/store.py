@@ -170,6 +170,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         CREATE INDEX outbox_pending ON outbox (delivered, next_attempt);
     """),
+    ("0008_export_state", """
+        CREATE TABLE export_state (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+    """),
 )
 
 

@@ -5,7 +5,6 @@ blocked; a child's review request is approved and works; Vietnamese and English.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import replace
@@ -22,7 +21,6 @@ from tests.helpers.upstream import free_port
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
 ADMIN_PASSWORD = "admin password 2026"
 TEACHER_PASSWORD = "teacher password 2026"
 
@@ -32,20 +30,6 @@ def sets(settings: Settings) -> list[str]:
             "--set", f"schoolgate_blocklists_dir={settings.blocklists_dir}",
             "--set", f"schoolgate_data_dir={settings.data_dir}",
             "--set", f"schoolgate_dashboard_port={settings.dashboard_port}"]
-
-
-@pytest.fixture
-def browser() -> Iterator:  # type: ignore[type-arg]
-    assert shutil.which("chromium") or Path(CHROMIUM).exists(), \
-        "Debian's chromium is missing: run tests/system-deps.sh as root (apt install chromium)"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-            "--disable-component-update", "--disable-sync"])
-        yield b
-        b.close()
 
 
 @pytest.fixture

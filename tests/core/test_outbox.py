@@ -19,6 +19,13 @@ def test_authority_report_holds_only_its_fields() -> None:
     assert item.payload == body
     other = authority_report(school_id="", ts=1, category="csam", list_id="l", entry_id="1", match="url", host="h")
     assert other.id != item.id  # each report its own id, for idempotent delivery
+    # The same match on the same day has the same id, even after a restart: queued and stored once.
+    again = authority_report(school_id="79-001", ts=1764000000 + 60, category="csam", list_id="sources/a/csam.hashes",
+                             entry_id="img-4", match="pdq", host="img.bad.test", distance=12)
+    assert again.id == item.id and len(item.id) == 32
+    tomorrow = authority_report(school_id="79-001", ts=1764000000 + 86_400, category="csam",
+                                list_id="sources/a/csam.hashes", entry_id="img-4", match="pdq", host="img.bad.test")
+    assert tomorrow.id != item.id
 
 
 def test_deduper_reports_once_per_window() -> None:

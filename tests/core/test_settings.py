@@ -40,6 +40,13 @@ def test_data_dir_follows_xdg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         ("reload_interval: 0", "reload_interval must be above 0"),
         ("reload_interval: soon", "setting 'reload_interval' must be a number"),
         ("- a list", "the settings file must be a mapping"),
+        ("department_url: http://so.example\nschool_id: S1", "s.yaml:1: department_url must start with https://"),
+        ("department_url: https://so.example", "department_url is set but school_id is empty"),
+        ("school_id: 'trường 1'", "school_id"),
+        ("export_period_hours: 5", "s.yaml:1: export_period_hours must divide a day"),
+        ("export_min_cell: 0", "export_min_cell"),
+        ("export_retry_seconds: 100\nexport_retry_max_seconds: 10", "export_retry_seconds must be above 0"),
+        ("department_port: 99999", "department_port 99999 is not a TCP port"),
     ],
 )
 def test_errors(text: str, expected: str) -> None:

@@ -72,3 +72,17 @@ def test_errors(text: str, message: str) -> None:
 
 def test_empty_file_and_no_sources() -> None:
     assert sources("sources: {}") == ([], [])
+
+
+def test_a_baseline_source_is_signed_and_feeds_no_category() -> None:
+    out, errs = sources("sources:\n"
+                        "  so-gd: {url: 'https://so.test/lists/baseline.yaml', format: baseline, signature: required}\n")
+    assert not errs and out[0].format is SourceFormat.BASELINE
+    _, errs = sources("sources:\n"
+                      "  so-gd: {url: 'https://so.test/lists/baseline.yaml', format: baseline}\n")
+    assert errs == ["sources.yaml:2: baseline source 'so-gd' must be signed. Fix: add signature: required "
+                    "(the department signs its baseline)"]
+    _, errs = sources("sources:\n  so-gd:\n    url: 'https://so.test/lists/baseline.yaml'\n    format: baseline\n"
+                      "    signature: required\n    category: adult\n")
+    assert errs == ["sources.yaml:6: a baseline feeds no category. Fix: remove category: (the baseline names "
+                    "its categories)"]

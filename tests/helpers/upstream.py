@@ -5,6 +5,7 @@ proxy under test can reach `anything.test` without DNS or the internet."""
 from __future__ import annotations
 
 import datetime
+import ipaddress
 import json
 import socket
 import ssl
@@ -18,9 +19,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def make_cert(dirpath: Path) -> tuple[Path, Path]:
+def make_cert(dirpath: Path, name_: str = "upstream", dns: tuple[str, ...] = ("*.test",),
+              ips: tuple[str, ...] = ()) -> tuple[Path, Path]:
+    """A self-signed certificate (its own CA) for a test server: (cert, key) PEM files."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "upstream.test")])
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name_}.test")])
+    alt: list[x509.GeneralName] = [x509.DNSName(d) for d in dns]
+    alt += [x509.IPAddress(ipaddress.ip_address(a)) for a in ips]
     now = datetime.datetime.now(datetime.UTC)
     cert = (
         x509.CertificateBuilder()
@@ -30,10 +35,10 @@ def make_cert(dirpath: Path) -> tuple[Path, Path]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(days=1))
         .not_valid_after(now + datetime.timedelta(days=30))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName("*.test")]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(alt), critical=False)
         .sign(key, hashes.SHA256())
     )
-    cert_path, key_path = dirpath / "upstream-cert.pem", dirpath / "upstream-key.pem"
+    cert_path, key_path = dirpath / f"{name_}-cert.pem", dirpath / f"{name_}-key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(
         key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,

@@ -28,3 +28,13 @@ def test_bad_inputs(sig: str, key: str | None, message: str) -> None:
     _, public = generate()
     with pytest.raises(SignatureError, match=message):
         verify(b"x", sig, public if key is None else key)
+
+
+def test_check_public_key() -> None:
+    from addons.infra.signing import check_public_key
+    _, public = generate()
+    check_public_key(public)
+    with pytest.raises(SignatureError, match="not valid base64"):
+        check_public_key("not a key!")
+    with pytest.raises(SignatureError, match="32 bytes"):
+        check_public_key("AAAA")

@@ -203,3 +203,43 @@ def test_signed_image_hash_source(server: ListServer, settings: Settings) -> Non
     st = update_source(snap.sources[0], settings, snap.categories, force=True)
     assert "no usable entries" in st.last_error
     assert load_snapshot(settings).snapshot.hashes.count == 2
+
+
+DEPT_BASELINE = b"""\
+version: "2026-12"
+levels:
+  lower-secondary:
+    block: [games, gambling]
+    safe_search: true
+"""
+
+
+def test_a_signed_baseline_tightens_the_local_policy(server: ListServer, settings: Settings) -> None:
+    private, public = generate()
+    server.serve("/lists/baseline.yaml", DEPT_BASELINE)
+    sig = server.serve("/lists/baseline.yaml.sig", sign(DEPT_BASELINE, private).encode())
+    write_sources(settings, f"sources:\n  so-gd: {{url: '{server.url('/lists/baseline.yaml')}', format: baseline, "
+                            f"signature: required, public_key: '{public}'}}\n")
+    assert decide(settings, "games.test").action is Action.ALLOW  # grade-7 (lower-secondary) allows games
+    result = load_snapshot(settings)
+    st = update_source(result.snapshot.sources[0], settings, result.snapshot.categories)
+    assert st.ok, st.last_error
+    result = load_snapshot(settings)
+    assert result.snapshot.info["baseline_version"] == "2026-12"
+    v = decide(settings, "games.test")
+    assert (v.action, v.category) == (Action.BLOCK, "games")
+    assert decide(settings, "games.test", "grade-11").action is Action.ALLOW  # not in the baseline
+    # `schoolgate check` says where the local policy is looser than the baseline.
+    warned = [str(w) for w in result.warnings]
+    assert any("games" in w and "baseline" in w and "policies/lower-secondary.yaml:" in w for w in warned), warned
+    # A baseline that does not parse, or is not signed by the department, never replaces the good one.
+    bad = b"version: 2027\nlevels:\n  primary:\n    block: [adlut]\n"
+    server.serve("/lists/baseline.yaml", bad)
+    sig.body = sign(bad, private).encode()
+    st = update_source(result.snapshot.sources[0], settings, result.snapshot.categories, force=True)
+    assert "the baseline was refused" in st.last_error and "unknown category 'adlut'" in st.last_error
+    server.serve("/lists/baseline.yaml", DEPT_BASELINE.replace(b"games, ", b""))
+    st = update_source(result.snapshot.sources[0], settings, result.snapshot.categories, force=True)
+    assert "signature check failed" in st.last_error
+    assert load_snapshot(settings).snapshot.info["baseline_version"] == "2026-12"
+    assert decide(settings, "games.test").action is Action.BLOCK
