@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 
 from addons.core import __version__
 from addons.core.hashes import KINDS, ImageCheck
+from addons.core.inspection import REASONS as INSPECTION_REASONS
 from addons.core.model import DECISION_SECONDS_KEY, IMAGE_KEY, SELFTEST_KEY, VERDICT_KEY, Verdict
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
@@ -58,6 +59,13 @@ class _RuntimeCollector(Collector):
                                       "HTTPS connections refused at the handshake (sni mode, passthrough hosts).")
         refused.add_metric([], stats.tls_refused)
         yield refused
+        selective = CounterMetricFamily("schoolgate_tls_selective",
+                                        "HTTPS connections of `tls: selective` groups: decrypted (by the reason the "
+                                        "policy needs the content) or passed through unread.",
+                                        labels=["decision"])
+        for decision in ("passthrough", *INSPECTION_REASONS):
+            selective.add_metric([decision], stats.tls_selective.get(decision, 0))
+        yield selective
         loaded = GaugeMetricFamily("schoolgate_policy_loaded_timestamp_seconds",
                                    "When the running policy was loaded.")
         loaded.add_metric([], stats.policy_loaded_at)

@@ -1,6 +1,9 @@
 """TlsPolicy: per-group TLS mode, decided on the TLS ClientHello.
 
 - `tls: intercept` (default): HTTPS is decrypted and decided request by request.
+- `tls: selective`: HTTPS is decrypted only when the policy needs the content
+  (a blocked site, safe search, URL rules, page scanning: core.inspection); the
+  rest passes through unread, still filtered by name.
 - `tls: sni` (guests, devices without the school's CA): only the server name is
   decided; an allowed site passes through unread, a blocked one is refused at the
   handshake (the browser shows a connection error, never a certificate warning).
@@ -21,6 +24,7 @@ from mitmproxy import tls
 from OpenSSL import SSL
 
 from addons.core.domains import HostError, normalise_host
+from addons.core.inspection import inspection_reason
 from addons.core.model import Action, RequestView
 from addons.core.snapshot import Runtime, identify
 
@@ -54,9 +58,18 @@ class TlsPolicy:
         group = snap.policy.groups.get(info.group)
         if group is None:
             return
-        if group.content.tls != "sni" and not snap.is_passthrough(host):
+        mode = group.content.tls
+        if mode == "intercept" and not snap.is_passthrough(host):
             return
         verdict = snap.decide(RequestView(host, "/", "https", 443), group, None, self.runtime.overrides)
+        if mode == "selective" and not snap.is_passthrough(host):
+            reason = inspection_reason(host, group, verdict, snap.lists, snap.engines, bool(snap.phrases.count))
+            counts = self.runtime.stats.tls_selective
+            counts[reason or "passthrough"] = counts.get(reason or "passthrough", 0) + 1
+            if reason is None:
+                data.ignore_connection = True
+                self.passed += 1
+            return
         if verdict.action is Action.BLOCK:
             self._refuse.add(client.id)
             self.refused += 1

@@ -14,7 +14,7 @@ from .yamlsrc import LList, LMap
 
 CONTENT_KEYS = ("safe_search", "youtube", "unsupported_search", "phrase_threshold", "search_threshold",
                 "scan_pages", "personal_info", "block_files", "tls")
-TLS_MODES = ("intercept", "sni")
+TLS_MODES = ("intercept", "selective", "sni")
 YOUTUBE_MODES = ("strict", "moderate", "off")
 SCAN_MODES = ("uncategorised", "all", "off")
 _EXT = re.compile(r"^\.?[a-z0-9]{1,12}$")
@@ -32,7 +32,8 @@ class ContentRules:
     personal_info: str = "warn"  # warn before personal data is posted to unknown sites | off
     block_extensions: frozenset[str] = frozenset()
     block_mime: frozenset[str] = frozenset()
-    tls: str = "intercept"  # intercept: inspect HTTPS; sni: decide on the server name only, never decrypt
+    tls: str = "intercept"  # intercept: inspect HTTPS; selective: only where the policy needs it (core.inspection);
+    # sni: decide on the server name only, never decrypt
     origins: dict[str, Origin] = field(default_factory=dict)  # key → where it was set
 
     def origin(self, key: str) -> Origin:

@@ -321,6 +321,11 @@ class DomainIndex:
             i += 1
         return out
 
+    def has_paths(self, host: str) -> bool:
+        """Whether a URL list has an entry for `host` or a name above it (its pages
+        are decided by path, so its HTTPS must be read)."""
+        return bool(self._urls) and any(name in self._urls for name in candidates(host))
+
     def lookup(self, host: str, path: str | None = None) -> list[Hit]:
         """Every listed entry that covers `host` (and `path`), most specific first.
 

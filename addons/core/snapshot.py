@@ -67,6 +67,8 @@ class Stats:
 
     reload_failures: int = 0
     tls_refused: int = 0  # TLS handshakes refused in `sni` mode or for passthrough hosts
+    # `tls: selective` groups: connections decrypted, by reason (core.inspection), and passed through unread.
+    tls_selective: dict[str, int] = field(default_factory=dict)
     policy_loaded_at: float = 0.0
     # List source name → its last status (last_success, last_attempt, entries, last_error).
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -42,3 +42,26 @@ def test_sni_mode_and_passthrough(chain: Chain) -> None:
     policy.tls_clienthello(bank)
     assert bank.ignore_connection  # never decrypted for anyone
     assert refusing_connection() is not None
+
+
+def test_selective_mode_reads_only_what_the_policy_needs(chain: Chain) -> None:
+    import asyncio
+
+    p = chain.runtime.settings.policies_path / "lower-secondary.yaml"
+    p.write_text(p.read_text().replace("    safe_search: true", "    tls: selective\n    safe_search: true", 1))
+    asyncio.run(chain.loader.check_for_changes())
+    policy = TlsPolicy(chain.runtime)
+    decided = {}
+    for host in ("games.test", "bet.test", "www.google.com", "news.test", "unknown-site.test",
+                 "www.vietcombank.com.vn"):
+        data = hello("127.0.0.7", host, chain.tctx.options)
+        policy.tls_clienthello(data)
+        decided[host] = data.ignore_connection
+    assert decided == {"games.test": True, "bet.test": False, "www.google.com": False, "news.test": False,
+                       "unknown-site.test": False, "www.vietcombank.com.vn": True}
+    assert chain.runtime.stats.tls_selective == {"passthrough": 1, "blocked": 1, "safe_search": 1,
+                                                 "path_rules": 1, "scanning": 1}
+    # Grade 3 (primary) still intercepts everything.
+    data = hello("127.0.0.3", "unknown-site.test", chain.tctx.options)
+    policy.tls_clienthello(data)
+    assert not data.ignore_connection and sum(chain.runtime.stats.tls_selective.values()) == 5
