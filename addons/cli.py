@@ -66,6 +66,16 @@ def load(settings: Settings) -> tuple[Snapshot, list[ConfigError]]:
     return result.snapshot, result.warnings
 
 
+def load_or_report(settings: Settings) -> Snapshot | None:
+    """The snapshot, or None after printing every error (the command then exits 1)."""
+    try:
+        snapshot, _ = load(settings)
+    except ConfigErrors as e:
+        _print_errors(e.errors, sys.stderr)
+        return None
+    return snapshot
+
+
 # ----------------------------------------------------------------------------- run
 
 
@@ -151,10 +161,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     except (ValueError, HostError) as e:
         print(f"schoolgate explain: {e}. Fix: give a URL such as https://example.com/page", file=sys.stderr)
         return 2
-    try:
-        snapshot, _ = load(settings)
-    except ConfigErrors as e:
-        _print_errors(e.errors, sys.stderr)
+    snapshot = load_or_report(settings)
+    if snapshot is None:
         return 1
     client_range = None
     if args.client:
@@ -231,10 +239,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from addons.infra.store import migrate
 
     settings = resolve_settings(args)
-    try:
-        snapshot, _ = load(settings)
-    except ConfigErrors as e:
-        _print_errors(e.errors, sys.stderr)
+    snapshot = load_or_report(settings)
+    if snapshot is None:
         return 1
     end = args.to or datetime.now(snapshot.tz).date()
     start = args.from_ or end - timedelta(days=364)
@@ -279,10 +285,8 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     from addons.infra.selftest import run_checks
 
     settings = resolve_settings(args)
-    try:
-        snapshot, _ = load(settings)
-    except ConfigErrors as e:
-        _print_errors(e.errors, sys.stderr)
+    snapshot = load_or_report(settings)
+    if snapshot is None:
         return 1
     if args.grade is not None:
         groups = [f"grade-{args.grade}"]
@@ -327,10 +331,8 @@ def cmd_override(args: argparse.Namespace) -> int:
     db = settings.db_path
     settings.data_path.mkdir(parents=True, exist_ok=True)
     if args.override_command == "add":
-        try:
-            snapshot, _ = load(settings)
-        except ConfigErrors as e:
-            _print_errors(e.errors, sys.stderr)
+        snapshot = load_or_report(settings)
+        if snapshot is None:
             return 1
         group = f"grade-{args.grade}" if args.grade else args.group
         if group not in snapshot.policy.groups:
@@ -403,10 +405,8 @@ def cmd_gateway(args: argparse.Namespace) -> int:
     from addons.core.gateway import SYSCTL, ruleset, student_networks
 
     settings = resolve_settings(args)
-    try:
-        snapshot, _ = load(settings)
-    except ConfigErrors as e:
-        _print_errors(e.errors, sys.stderr)
+    snapshot = load_or_report(settings)
+    if snapshot is None:
         return 1
     interfaces = [i.strip() for i in (args.interfaces or settings.gateway_interfaces).split(",") if i.strip()]
     v4, v6 = student_networks(snapshot.policy)

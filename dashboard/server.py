@@ -12,13 +12,29 @@ from pathlib import Path
 import uvicorn
 
 from addons.core.errors import ConfigErrors
-from addons.core.settings import BY_OPTION
+from addons.core.settings import BY_OPTION, Settings
 from addons.infra import accounts
 from addons.infra.loader import ensure_data_dir, load_settings
 from addons.infra.store import migrate
 from dashboard.app import create_app
 
 logger = logging.getLogger("dashboard")
+
+
+
+def shown_host(host: str) -> str:
+    """The address to print for a server listening on `host` (a wildcard prints as loopback)."""
+    return "127.0.0.1" if host in ("", "0.0.0.0") else host
+
+
+def first_admin_token(settings: Settings, name: str, base_url: str, command: str) -> str:
+    """With no account yet, a one-time setup token, printed with its link; else ''."""
+    if accounts.count_users(settings.db_path):
+        return ""
+    token = secrets.token_urlsafe(24)
+    print(f"[{name}] No account yet. Create the first admin at {base_url}/setup?token={token} (or run: {command})",
+          flush=True)
+    return token
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -40,13 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     ensure_data_dir(settings)
     migrate(settings.db_path)
     logging.basicConfig(level=logging.INFO, format="[dashboard] %(message)s")
-    token = ""
     host, port = settings.dashboard_host, settings.dashboard_port
-    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    if accounts.count_users(settings.db_path) == 0:
-        token = secrets.token_urlsafe(24)
-        print(f"[dashboard] No account yet. Create the first admin at http://{shown}:{port}/setup?token={token} "
-              "(or run: schoolgate user add NAME --role admin)", flush=True)
+    shown = shown_host(host)
+    token = first_admin_token(settings, "dashboard", f"http://{shown}:{port}", "schoolgate user add NAME --role admin")
     print(f"[dashboard] schoolgate dashboard at http://{shown}:{port}/", flush=True)
     uvicorn.run(create_app(settings, token), host=host, port=port, log_level="warning", access_log=False,
                 server_header=False)

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from addons.core.settings import Settings
+from tests.helpers.postgres import PostgresServer, postgres_available
 from tests.helpers.proxy import ProxyProcess
 from tests.helpers.trees import make_tree
 from tests.helpers.upstream import Upstream
@@ -93,3 +94,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     rep = yield
     setattr(item, f"rep_{rep.when}", rep)
     return rep
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A throw-away PostgreSQL server (Debian's package) for the session, started on first use."""
+    reason = postgres_available()
+    if reason:
+        pytest.fail(reason)
+    with PostgresServer() as pg:
+        yield pg

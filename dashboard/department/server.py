@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import json
 import logging
-import secrets
 import sys
 import threading
 import time
@@ -28,11 +27,12 @@ from addons.core.baseline import LEVELS
 from addons.core.errors import ConfigErrors
 from addons.core.export import valid_school_id
 from addons.core.settings import BY_OPTION, Settings
-from addons.infra import accounts, signing
+from addons.infra import signing
 from addons.infra.loader import ensure_data_dir, load_settings
 from dashboard.department.app import create_department_app, load_department_categories
 from dashboard.department.publish import department_key, publish
 from dashboard.department.store import DepartmentStore
+from dashboard.server import first_admin_token, shown_host
 
 logger = logging.getLogger("department")
 PUBLISH_SECONDS = 3600
@@ -72,14 +72,11 @@ def _publish_loop(store: DepartmentStore, settings: Settings, stop: threading.Ev
 def serve(settings: Settings) -> int:
     store = open_store(settings)
     logging.basicConfig(level=logging.INFO, format="[department] %(message)s")
-    token = ""
     scheme = "https" if settings.department_tls_cert else "http"
     host, port = settings.department_host, settings.department_port
-    shown = "127.0.0.1" if host in ("", "0.0.0.0") else host
-    if accounts.count_users(settings.db_path) == 0:
-        token = secrets.token_urlsafe(24)
-        print(f"[department] No account yet. Create the first admin at {scheme}://{shown}:{port}/setup?token={token}"
-              " (or run: schoolgate user add NAME --role admin, with this server's settings)", flush=True)
+    shown = shown_host(host)
+    token = first_admin_token(settings, "department", f"{scheme}://{shown}:{port}",
+                              "schoolgate user add NAME --role admin, with this server's settings")
     _, public = department_key(settings)
     print(f"[department] Public key for the schools' list sources: {public}", flush=True)
     storage = "PostgreSQL" if store.db.postgres else settings.department_store

@@ -30,7 +30,6 @@ from addons.infra.store import migrate
 from dashboard.department.server import main as department_main
 from dashboard.department.store import DepartmentStore
 from tests.helpers.department import DepartmentServer
-from tests.helpers.postgres import PostgresServer, postgres_available
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 HOUR = 3600
@@ -88,15 +87,6 @@ def drain(school: School, now: float) -> int:
 def outbox(school: School) -> list[tuple[str, int | None]]:
     with sqlite3.connect(school.settings.db_path) as conn:
         return conn.execute("SELECT id, delivered FROM outbox ORDER BY id").fetchall()
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[PostgresServer]:
-    reason = postgres_available()
-    if reason:
-        pytest.fail(reason)
-    with PostgresServer() as pg:
-        yield pg
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

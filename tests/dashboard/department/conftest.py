@@ -19,22 +19,13 @@ from addons.core.settings import Settings
 from addons.infra import accounts, signing
 from dashboard.department.app import create_department_app
 from dashboard.department.store import DepartmentStore
-from tests.helpers.postgres import PostgresServer, postgres_available
+from tests.helpers.postgres import PostgresServer
 from tests.helpers.trees import SHIPPED_BLOCKLISTS
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 PASSWORD = "correct horse battery"
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 _names = itertools.count()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[PostgresServer]:
-    reason = postgres_available()
-    if reason:
-        pytest.fail(reason)
-    with PostgresServer() as pg:
-        yield pg
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
