@@ -80,11 +80,15 @@ def load_or_report(settings: Settings) -> Snapshot | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.workers is not None and not 0 <= args.workers <= 256:
+        print(f"schoolgate run: --workers {args.workers}: use 0 (one per CPU core) or 1 to 256", file=sys.stderr)
+        return 2
     settings = resolve_settings(args)
     from addons import runner
 
     config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-    return runner.run(settings, args.set or [], str(config) if config else None)
+    return runner.run(settings, args.set or [], str(config) if config else None, workers=args.workers,
+                      argv=getattr(args, "argv", None) or sys.argv[1:])
 
 
 # ----------------------------------------------------------------------------- check
@@ -532,6 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the filtering proxy")
     common(p)
+    p.add_argument("--workers", type=int, metavar="N", default=None,
+                   help="proxy processes on the one address (default: the workers setting; 0 there: one per core)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate settings, policies and lists")
@@ -666,6 +672,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["department"]:  # everything after it is the department's (argparse would take --help)
         return cmd_department(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
+    args.argv = argv  # `run --workers N` starts the other workers with the same command line
     if getattr(args, "set", None):
         args.set = last_wins(args.set)
     try:

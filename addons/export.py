@@ -31,6 +31,8 @@ class Exporter:
         self._reported_down = False
 
     def running(self) -> None:
+        if self.runtime.follower:
+            return  # the leader worker exports for the whole proxy
         stats = self.runtime.stats
         stats.gauges["export_outbox_depth"] = lambda: self.depth
         stats.gauges["export_last_delivered"] = lambda: self.last_delivered

@@ -41,18 +41,20 @@ from addons.core.snapshot import Runtime
 from addons.infra.keys import load_or_rotate
 from addons.infra.store import Writer
 from addons.infra.tasks import cancel, spawn
+from addons.infra.workers import RemoteWriter
 
 logger = logging.getLogger(__name__)
 
 LOGGED_KEY = "schoolgate.logged"
 MAINTENANCE_SECONDS = 3600.0
+KEY_CHECK_SECONDS = 60.0
 POLICY_WATCH_SECONDS = 1.0
 
 
 class IncidentLog:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        self.writer: Writer | None = None
+        self.writer: Writer | RemoteWriter | None = None
         self.pseudonymize: Pseudonymizer | None = None
         self._task: asyncio.Task[Any] | None = None
         self._seen_version: str | None = None
@@ -62,9 +64,15 @@ class IncidentLog:
 
     async def running(self) -> None:
         settings: Settings = self.runtime.settings
-        self.writer = Writer(settings.db_path, batch_seconds=settings.incident_batch_seconds,
-                             max_queue=settings.incident_queue_size, version=__version__)
+        if self.runtime.follower:  # the leader worker writes; this process sends it its incidents
+            self.writer = RemoteWriter(self.runtime.role, batch_seconds=settings.incident_batch_seconds,
+                                       max_queue=settings.incident_queue_size,
+                                       metrics_port=lambda: self.runtime.stats.metrics_port)
+        else:
+            self.writer = Writer(settings.db_path, batch_seconds=settings.incident_batch_seconds,
+                                 max_queue=settings.incident_queue_size, version=__version__)
         await self.writer.start()
+        self.runtime.writer = self.writer
         self.pseudonymize = load_or_rotate(settings.data_path, settings.pseudonym_rotation_days)
         writer = self.writer
         self.runtime.stats.gauges["incident_queue_depth"] = lambda: writer.queue_depth
@@ -75,15 +83,23 @@ class IncidentLog:
         await cancel(self._task)
         if self.writer is not None:
             await self.writer.close()  # SIGTERM: everything queued is written first
-            self.writer = None
+            self.writer = self.runtime.writer = None
 
     async def _maintenance(self) -> None:
-        last = 0.0
+        last = key_checked = time.monotonic()
+        await self.maintain()
+        settings: Settings = self.runtime.settings
         while True:
-            if time.monotonic() - last >= MAINTENANCE_SECONDS:
+            now = time.monotonic()
+            if now - last >= MAINTENANCE_SECONDS:
                 await self.maintain()
-                last = time.monotonic()
-            self.note_policy_changes()
+                last = key_checked = now
+            elif now - key_checked >= KEY_CHECK_SECONDS:
+                # Every worker process uses the key the first one to notice rotated to.
+                self.pseudonymize = load_or_rotate(settings.data_path, settings.pseudonym_rotation_days)
+                key_checked = now
+            if not self.runtime.follower:  # one record per change, from the leader
+                self.note_policy_changes()
             await asyncio.sleep(POLICY_WATCH_SECONDS)
 
     def note_policy_changes(self) -> None:

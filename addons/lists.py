@@ -44,7 +44,10 @@ class ListUpdater:
     async def _loop(self) -> None:
         while True:
             try:
-                await self.update_due()
+                if self.runtime.follower:  # the leader worker updates; followers follow its status
+                    self.publish_status()
+                else:
+                    await self.update_due()
             except Exception:
                 logger.exception("List update round failed; trying again later.")
             await asyncio.sleep(CHECK_SECONDS)

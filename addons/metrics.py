@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from prometheus_client import (
     Histogram,
     Info,
     disable_created_metrics,
+    generate_latest,
     start_http_server,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -29,6 +31,7 @@ from addons.core import __version__
 from addons.core.hashes import KINDS, ImageCheck
 from addons.core.inspection import REASONS as INSPECTION_REASONS
 from addons.core.model import DECISION_SECONDS_KEY, IMAGE_KEY, SELFTEST_KEY, VERDICT_KEY, Verdict
+from addons.core.promsum import Merged
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 
@@ -111,6 +114,11 @@ class _RuntimeCollector(Collector):
             failing.add_metric([name], 1.0 if st.get("last_error") else 0.0)
         yield success
         yield failing
+        alive = stats.gauges.get("workers_alive")
+        if alive is not None:
+            w = GaugeMetricFamily("schoolgate_workers", "Proxy worker processes running (schoolgate run --workers).")
+            w.add_metric([], float(alive()))
+            yield w
         up = GaugeMetricFamily("schoolgate_start_time_seconds", "When this proxy process started.")
         up.add_metric([], stats.started_at)
         yield up
@@ -149,15 +157,36 @@ class Metrics:
         self.up.set(1)
         if not settings.metrics_port:
             return
+        host, port, registry = settings.metrics_host, settings.metrics_port, self.registry
+        role = self.runtime.role
+        if self.runtime.follower:  # private: the leader's endpoint adds this one in
+            host, port = "127.0.0.1", 0
+        elif role is not None and role.count > 1:
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(Merged(self.all_workers))
         try:
-            self._server, self._thread = start_http_server(settings.metrics_port, settings.metrics_host,
-                                                           registry=self.registry)
+            self._server, self._thread = start_http_server(port, host, registry=registry)
         except OSError as e:
             logger.error("Cannot serve metrics on %s:%s: %s. Fix: choose another metrics_port, or 0 to "
-                         "turn metrics off.", settings.metrics_host, settings.metrics_port, e)
+                         "turn metrics off.", host, port, e)
             return
-        self.port = self._server.server_port
-        logger.info("Prometheus metrics at http://%s:%s/metrics", settings.metrics_host, self.port)
+        self.port = self.runtime.stats.metrics_port = self._server.server_port
+        if not self.runtime.follower:
+            logger.info("Prometheus metrics at http://%s:%s/metrics", host, self.port)
+
+    def all_workers(self) -> list[tuple[str, str]]:
+        """This process's metrics and every follower's, as text (read at scrape time)."""
+        texts = [("1", generate_latest(self.registry).decode())]
+        hub = self.runtime.worker_hub
+        for index, port in sorted((hub.metrics_ports if hub else {}).items()):
+            if not port:
+                continue
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+                    texts.append((str(index + 1), r.read().decode()))
+            except OSError as e:
+                logger.warning("Metrics of proxy worker %d are missing from this scrape: %s", index, e)
+        return texts
 
     def done(self) -> None:
         if self._server is not None:

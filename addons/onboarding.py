@@ -23,7 +23,7 @@ from addons.core.domains import HostError, normalise_host
 from addons.core.i18n import Catalog
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
-from addons.infra import accounts
+from addons.infra import accounts, signins
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +80,7 @@ class Onboarding:
             return
         if path == "/signout" and flow.request.method == "POST":
             self.runtime.signins.pop(address, None)
+            await asyncio.to_thread(signins.remove, self.runtime.settings.db_path, address)
             flow.response = self._html(self.signin_page, 200, message="signin_signed_out", signed=None)
             return
         if path == "/signin":
@@ -125,7 +126,10 @@ class Onboarding:
             flow.response = self._html(self.signin_page, 401, message="signin_failed", signed=None)
             return
         self._failures.pop(address, None)
-        self.runtime.signins[address] = (STAFF_GROUP, now + settings.signin_hours * 3600)
+        expires = now + settings.signin_hours * 3600
+        # In the store first, so that every proxy worker (and a restart) knows the device.
+        await asyncio.to_thread(signins.add, settings.db_path, address, STAFF_GROUP, expires)
+        self.runtime.signins[address] = (STAFF_GROUP, expires)
         logger.info("A staff account signed in on a device for %d hours.", settings.signin_hours)
         flow.response = self._html(self.signin_page, 200, message="signin_ok",
                                    signed=self.runtime.signins[address])

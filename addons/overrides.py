@@ -1,6 +1,7 @@
-"""OverrideWatcher: reads teachers' overrides (focus mode, unblocked sites) from
-the store every second, so a change from the CLI or the dashboard applies within
-seconds; expired ones drop out by themselves."""
+"""OverrideWatcher: reads teachers' overrides (focus mode, unblocked sites) and
+staff sign-ins from the store every second, so a change from the CLI, the
+dashboard or another proxy worker applies within seconds; expired ones drop out
+by themselves."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from addons.core.overrides import Overrides
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
+from addons.infra import signins
 from addons.infra.overrides_store import active
 from addons.infra.tasks import cancel, spawn
 
@@ -42,6 +44,7 @@ class OverrideWatcher:
         """Publish the overrides in force; True if they changed."""
         settings: Settings = self.runtime.settings
         items = await asyncio.to_thread(active, settings.db_path)
+        self.runtime.signins = await asyncio.to_thread(signins.active, settings.db_path)
         current = self.runtime.overrides
         if tuple(items) == current.items:
             return False

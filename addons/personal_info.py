@@ -33,9 +33,11 @@ from addons.core.model import (
 from addons.core.pii import find_kinds
 from addons.core.snapshot import Runtime
 from addons.flowutil import block, flow_host
+from addons.infra.keys import shared_secret
 
 CONFIRM_FIELD = PII_CONFIRM
 BYPASS_SECONDS = 600
+CONFIRM_KEY_FILE = "personal-info.key"
 FORM = "application/x-www-form-urlencoded"
 CHECKED_TYPES = (FORM, "multipart/form-data", "application/json", "text/plain")
 
@@ -43,8 +45,12 @@ CHECKED_TYPES = (FORM, "multipart/form-data", "application/json", "text/plain")
 class PersonalInfo:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
-        self._secret = secrets.token_bytes(32)
+        self._secret = secrets.token_bytes(32)  # replaced by the shared one when running
         self._bypass: dict[tuple[str, str], float] = {}
+
+    def running(self) -> None:
+        # Shared by every proxy worker: the confirmation may reach another process.
+        self._secret = shared_secret(self.runtime.settings.data_path, CONFIRM_KEY_FILE).encode()
 
     def token(self, address: str, host: str, window: int | None = None) -> str:
         window = int(time.time() // BYPASS_SECONDS) if window is None else window

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import errno
 import logging
+import shutil
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from mitmproxy import certs, exceptions, hooks, options
@@ -16,6 +21,15 @@ from mitmproxy.tools.dump import DumpMaster
 
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
+from addons.infra.workers import (
+    SOCKET_NAME,
+    WorkerRole,
+    default_workers,
+    die_with_parent,
+    free_port,
+    listen_with_reuse_port,
+    role_from_env,
+)
 from addons.schoolgate import make_addons
 
 logger = logging.getLogger(__name__)
@@ -52,7 +66,7 @@ def unknown_options_message(opts: options.Options) -> str:
 
 
 async def build_master(settings: Settings, sets: Sequence[str], runtime: Runtime,
-                       termlog: bool = True) -> DumpMaster:
+                       termlog: bool = True, argv: Sequence[str] = ()) -> DumpMaster:
     """A configured master, not yet running. Raises OptionsError on any bad option."""
     opts = options.Options()
     master = DumpMaster(opts, with_termlog=termlog, with_dumper=False)
@@ -69,7 +83,7 @@ async def build_master(settings: Settings, sets: Sequence[str], runtime: Runtime
     )
     opts.update_defer(**{k: v for k, v in settings.as_options().items() if k.startswith("schoolgate_")})
     opts.set(*sets, defer=True)
-    chain = make_addons(runtime)
+    chain = make_addons(runtime, argv)
     master.addons.add(*chain)
     if opts.deferred:
         raise exceptions.OptionsError(unknown_options_message(opts))
@@ -93,10 +107,62 @@ def start_dashboard(settings: Settings, sets: Sequence[str], config: str | None)
     return subprocess.Popen(cmd)
 
 
-def run(settings: Settings, sets: Sequence[str], config: str | None = None) -> int:
-    dashboard = start_dashboard(settings, sets, config)
+def without_set(argv: Sequence[str], name: str) -> list[str]:
+    """The command line without its `--set name=...` (either spelling)."""
+    out: list[str] = []
+    skip = False
+    for i, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg == "--set" and i + 1 < len(argv) and argv[i + 1].partition("=")[0] == name:
+            skip = True
+            continue
+        if arg.startswith("--set=") and arg[6:].partition("=")[0] == name:
+            continue
+        out.append(arg)
+    return out
+
+
+def port_taken(host: str, port: int) -> str | None:
+    """Why nobody else may be on the port: with SO_REUSEPORT a second proxy of the same
+    user would silently share it, so the leader checks with a plain bind first."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host or "0.0.0.0", port))
+        except OSError as e:
+            if e.errno == errno.EADDRINUSE:
+                return "another program is listening on it"
+            return e.strerror or str(e)
+    return None
+
+
+def run(settings: Settings, sets: Sequence[str], config: str | None = None, workers: int | None = None,
+        argv: Sequence[str] = ()) -> int:
+    """`schoolgate run`: one proxy process, or (workers > 1) the leader of several."""
+    sets, argv = list(sets), list(argv)
+    role = role_from_env()
+    rundir: Path | None = None
+    if role is None:
+        count = workers or settings.workers or default_workers()
+        if count > 1:
+            if settings.listen_port == 0:  # every worker needs the same port
+                port = free_port(settings.listen_host)
+                sets = [s for s in sets if s.partition("=")[0] != "listen_port"] + [f"listen_port={port}"]
+                argv = without_set(argv, "listen_port") + ["--set", f"listen_port={port}"]
+                settings = replace(settings, listen_port=port)
+            why = port_taken(settings.listen_host, settings.listen_port)
+            if why:
+                print(f"schoolgate: cannot listen on {settings.listen_host}:{settings.listen_port}: {why}. "
+                      "Fix: stop the other program, or choose another listen_port.", flush=True)
+                return 1
+            rundir = Path(tempfile.mkdtemp(prefix="schoolgate-"))  # private (0700) for the workers' socket
+            role = WorkerRole(0, count, rundir / SOCKET_NAME)
+    dashboard = start_dashboard(settings, sets, config) if role is None or role.leader else None
     try:
-        return _run(settings, sets)
+        return _run(settings, sets, role, argv)
     finally:
         if dashboard is not None:
             dashboard.terminate()
@@ -104,9 +170,11 @@ def run(settings: Settings, sets: Sequence[str], config: str | None = None) -> i
                 dashboard.wait(10)
             except subprocess.TimeoutExpired:
                 dashboard.kill()
+        if rundir is not None:
+            shutil.rmtree(rundir, ignore_errors=True)
 
 
-def _run(settings: Settings, sets: Sequence[str]) -> int:
+def _run(settings: Settings, sets: Sequence[str], role: WorkerRole | None = None, argv: Sequence[str] = ()) -> int:
     async def main() -> int:
         logging.getLogger().setLevel(logging.INFO)
         for noisy in ("hpack", "asyncio", "quic"):
@@ -115,8 +183,13 @@ def _run(settings: Settings, sets: Sequence[str]) -> int:
         # and the site's name at INFO/WARNING. Keep only real failures.
         logging.getLogger("mitmproxy.proxy.server").setLevel(logging.ERROR)
         runtime = Runtime()
+        runtime.role = role
+        if role is not None:
+            listen_with_reuse_port()
+            if role.follower:
+                die_with_parent(role.leader_pid)
         try:
-            master = await build_master(settings, sets, runtime)
+            master = await build_master(settings, sets, runtime, argv=argv)
         except exceptions.OptionsError as e:
             print(f"schoolgate: {e}", flush=True)
             return 1

@@ -3,6 +3,7 @@ adds the same chain in-process). The order is the contract between addons."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from addons.blockpage import BlockPage
@@ -24,9 +25,10 @@ from addons.safesearch import SafeSearch
 from addons.selftest_probe import SelftestProbe
 from addons.settings import SchoolgateSettings
 from addons.tls_policy import TlsPolicy
+from addons.workers import Workers
 
 
-def make_addons(runtime: Runtime) -> list[Any]:
+def make_addons(runtime: Runtime, argv: Sequence[str] = ()) -> list[Any]:
     return [
         SchoolgateSettings(runtime),
         PolicyLoader(runtime),
@@ -43,6 +45,7 @@ def make_addons(runtime: Runtime) -> list[Any]:
         PhraseScan(runtime),
         BlockPage(runtime),
         SelftestProbe(runtime),
+        Workers(runtime, argv),
         IncidentLog(runtime),
         Exporter(runtime),
         Metrics(runtime),

@@ -52,7 +52,13 @@ class SchoolgateSettings:
         addrs = proxy.listen_addrs() if proxy else []
         where = ", ".join(f"{a[0]}:{a[1]}" for a in addrs) or f"{settings.listen_host}:{settings.listen_port}"
         ca = os.path.expanduser(ctx.options.confdir)
+        role = self.runtime.role
+        if role is not None and role.follower:
+            logger.info("Proxy worker %d of %d serving http://%s", role.index + 1, role.count, where)
+            return
         logger.info("schoolgate proxy listening at http://%s", where)
+        if role is not None:
+            logger.info("%d proxy worker processes share this address (setting workers).", role.count)
         logger.info("CA certificate: %s/mitmproxy-ca-cert.pem (install it on the devices as a trusted root "
                     "to filter HTTPS pages)", ca)
         logger.info("Point a browser's HTTP and HTTPS proxy at %s, or try: "

@@ -161,6 +161,9 @@ SETTINGS: tuple[Setting, ...] = (
             "slowing the proxy."),
     Setting("metrics_host", str, "127.0.0.1", "Address of the Prometheus metrics endpoint."),
     Setting("metrics_port", int, 9464, "Port of the Prometheus metrics endpoint (/metrics); 0 turns it off."),
+    Setting("workers", int, 0,
+            "Proxy processes serving the one listening address (SO_REUSEPORT), so the proxy uses every core. "
+            "0: one per CPU core. `schoolgate run --workers N` overrides it."),
 )
 BY_NAME = {s.name: s for s in SETTINGS}
 BY_OPTION = {s.option_name: s for s in SETTINGS}
@@ -221,6 +224,7 @@ class Settings:
     incident_queue_size: int = 10000
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
+    workers: int = 0
 
     # Resolved paths -----------------------------------------------------------------
     @property
@@ -336,6 +340,9 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
         if getattr(s, name) < 1:
             errors.error(source, lines.get(name), f"{name} must be at least 1",
                          f"use for example {name}: {BY_NAME[name].default}")
+    if not 0 <= s.workers <= 256:
+        errors.error(source, lines.get("workers"), f"workers {s.workers} is out of range",
+                     "use 0 (one per CPU core) or a number from 1 to 256")
     if not 0 <= s.dashboard_port <= 65535:
         errors.error(source, lines.get("dashboard_port"), f"dashboard_port {s.dashboard_port} is not a TCP port",
                      "use a number from 1 to 65535, or 0 not to start the dashboard")

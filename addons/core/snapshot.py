@@ -73,6 +73,7 @@ class Stats:
     # List source name → its last status (last_success, last_attempt, entries, last_error).
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
+    metrics_port: int | None = None  # where this process serves its metrics, once it does
     # Live figures registered by the addon that owns them, read at scrape time.
     gauges: dict[str, Callable[[], float]] = field(default_factory=dict)
 
@@ -87,6 +88,16 @@ class Runtime:
         self.overrides: Overrides = NO_OVERRIDES  # teachers' overrides, replaced as they change
         self.signins: dict[str, tuple[str, float]] = {}  # device address → (group, expiry) after a sign-in
         self.conn_groups: dict[str, str] = {}  # client connection id → group (proxy authentication)
+        # `schoolgate run --workers N`: which process this is (infra.workers.WorkerRole); None when alone.
+        self.role: Any = None
+        self.writer: Any = None  # the store's writer (or, in a follower, the channel to the leader's)
+        self.worker_hub: Any = None  # in the leader: the followers' channel (their metrics ports)
+
+    @property
+    def follower(self) -> bool:
+        """A worker process other than the leader: it leaves writing, list updates and
+        exports to the leader."""
+        return self.role is not None and self.role.follower
 
 
 def identify(snapshot: Snapshot, runtime: Runtime, address: str, conn_id: str = "") -> ClientInfo:

@@ -6,6 +6,7 @@ Raises ConfigErrors with every problem found; never returns a half-valid snapsho
 
 from __future__ import annotations
 
+import fcntl
 import gzip
 import hashlib
 import logging
@@ -253,17 +254,26 @@ def load_lists(settings: Settings, categories: Categories, categories_text: str,
             return open_index(path), key
         except (corelists.IndexFormatError, OSError, ValueError) as e:
             logger.warning("Rebuilding the list index: %s is unreadable (%s).", path, e)
-    problems = (builder or build_index_file)(files, categories, settings.max_list_errors, path)
-    errors.extend(problems)
-    if any(not p.warning for p in problems):
-        return None, key
-    for old in index_dir.glob("local-*.idx"):
-        if old != path:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "w") as lock:
+        # One process builds; other proxy workers wait here, then map what it built.
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if path.exists():
             try:
-                old.unlink()  # processes that still map it keep their copy until they swap
-            except OSError:
+                return open_index(path), key
+            except (corelists.IndexFormatError, OSError, ValueError):
                 pass
-    return open_index(path), key
+        problems = (builder or build_index_file)(files, categories, settings.max_list_errors, path)
+        errors.extend(problems)
+        if any(not p.warning for p in problems):
+            return None, key
+        for old in index_dir.glob("local-*.idx"):
+            if old != path:
+                try:
+                    old.unlink()  # processes that still map it keep their copy until they swap
+                except OSError:
+                    pass
+        return open_index(path), key
 
 
 def load_phrases(settings: Settings, categories: Categories, errors: Collector) -> PhraseIndex:

@@ -176,6 +176,15 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             value TEXT NOT NULL
         );
     """),
+    # Staff sign-ins on the reserved host, shared by every proxy worker and kept over a
+    # restart; a row lives until its expiry (signin_hours) or the sign-out.
+    ("0009_signins", """
+        CREATE TABLE signins (
+            address TEXT PRIMARY KEY,
+            group_id TEXT NOT NULL,
+            expires INTEGER NOT NULL
+        );
+    """),
 )
 
 
@@ -285,6 +294,11 @@ class Writer:
 
     def count(self, key: TrafficKey, n: int = 1) -> None:
         self._counts[key] += n
+
+    def note_dropped(self, hour: int, n: int) -> None:
+        """Incidents another worker process had to drop (counted, never lost silently)."""
+        self.dropped += n
+        self._dropped_pending[hour] += n
 
     @property
     def queue_depth(self) -> int:
