@@ -80,6 +80,8 @@ def load_or_report(settings: Settings) -> Snapshot | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.profile:  # the same as --set schoolgate_profile=home
+        args.set = [*args.set, f"schoolgate_profile={args.profile}"]
     settings = resolve_settings(args)
     from addons import runner
 
@@ -532,6 +534,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the filtering proxy")
     common(p)
+    p.add_argument("--profile", choices=("school", "home"), default=None,
+                   help="school (default) or home: a family's gateway with the parents' setup page (docs/home.md)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate settings, policies and lists")
