@@ -169,7 +169,8 @@ def rules_page(request: Request, problems: list[str] | None = None, status: int 
     _, child, _ = _child_or_404(request)
     services = _services(request)
     return render(request, "family_rules.html", status=status, child=child, services=list(services),
-                  groups=list(services.groups.values()), day_choices=family.DAY_CHOICES,
+                  groups=[g for g in services.groups.values()  # a daily time for apps, not for unsuitable content
+                          if any(s.group == g.id and s.category is None for s in services)], day_choices=family.DAY_CHOICES,
                   setup=bool(request.query_params.get("setup")), problems=problems or [])
 
 
