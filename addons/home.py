@@ -105,7 +105,9 @@ class HomeRules:
     def apply(self, versions: list[tuple[int, Any]], controls: list[Any], day: str,
               rows: list[tuple[str, str, int]]) -> None:
         snapshot = self.runtime.snapshot
-        services = snapshot.services if snapshot else Services({}, {})
+        if snapshot is None:
+            return  # no policy yet: nothing to validate the parent's choices against; read again later
+        services = snapshot.services
         if versions:
             self._seen_id = versions[0][0]
             for vid, raw in versions:  # the newest valid version wins
@@ -115,8 +117,8 @@ class HomeRules:
                     if vid != self.config_id:
                         self._set(home, vid, raw, services)
                     break
-                logger.error("Home settings version %d refused; the previous ones stay in force:\n%s", vid,
-                             "\n".join(str(e) for e in errors.errors) or "not JSON")
+                logger.warning("Home settings version %d refused; the previous ones stay in force:\n%s", vid,
+                               "\n".join(str(e) for e in errors.errors) or "not JSON")
         elif services is not self._services and self._raw is not None:
             errors = Collector()
             home = parse_home(self._raw, services, errors)  # the service catalogue changed
