@@ -34,6 +34,10 @@ HOME = {"children": [{
 }]}
 
 
+def proxy_data(proxy: ProxyProcess) -> str:
+    return next(a.split("=", 1)[1] for a in proxy.args if a.startswith("schoolgate_data_dir="))
+
+
 class FakeClock:
     def __init__(self, path: Path):
         self.path = path
@@ -67,6 +71,9 @@ def test_hours_budget_and_midnight(home_proxy) -> None:  # type: ignore[no-untyp
     assert curl(proxy.url, "http://www.roblox.com/", OTHER)[0] == 200  # not the child's device
     assert curl(proxy.url, "http://www.tiktok.com/", CHILD)[1]["x-schoolgate-reason"] == "service"
     assert curl(proxy.url, "http://school.test/", CHILD)[0] == 200  # other sites open
+    ca = Path(proxy_data(proxy)) / "ca" / "mitmproxy-ca-cert.pem"
+    status, headers, body = curl(proxy.url, "https://www.tiktok.com/", CHILD, ca=ca)  # HTTPS, intercepted
+    assert (status, headers["x-schoolgate-reason"]) == (403, "service") and "TikTok" in body.decode()
 
     # Inside the hours: one request a minute for 60 minutes uses the whole budget.
     for minute in range(60):
