@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import Collector, suggest
 from .model import Reason
-from .schedule import DAYS, Schedule, ScheduleError, compile_schedule, make_window
+from .schedule import DAYS, Schedule, ScheduleError, Window, compile_schedule, make_window
 from .services import Services
 
 LEVELS = ("preschool", "primary", "lower-secondary", "upper-secondary")
@@ -159,7 +159,8 @@ def _windows(value: Any, where: str, errors: Collector) -> Windows | None:
         errors.error(SOURCE, None, f"{where} must be a list of windows",
                      "write [{\"days\": \"mon-fri\", \"from\": \"21:00\", \"to\": \"06:30\"}]")
         return None
-    compiled, spec = [], []
+    compiled: list[Window] = []
+    spec: list[tuple[str, str, str]] = []
     for i, w in enumerate(value):
         if not isinstance(w, Mapping) or not {"days", "from", "to"} <= set(w):
             errors.error(SOURCE, None, f"{where}[{i}] needs days, from and to", "for example days: daily")
