@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import jinja2
+from markupsafe import escape
 from mitmproxy import http
 
 from addons.core.i18n import Catalog
@@ -53,6 +55,7 @@ class BlockPage:
         self.template = env.get_template("blockpage.html")
         self.care = env.get_template("care.html")
         self.pii = env.get_template("personal_info.html")
+        self.home = env.get_template("home_limit.html")
 
     def request(self, flow: http.HTTPFlow) -> None:
         self.page(flow)
@@ -82,6 +85,21 @@ class BlockPage:
         )
         flow.response.content = b"" if flow.request.method == "HEAD" else html.encode("utf-8")
 
+    def render_home(self, verdict: Verdict, langs: list[str], snapshot: Snapshot | None, now: Any = None) -> str:
+        """A parent's limit (core.home): kind words, and when access comes back."""
+        service = snapshot.services.by_id.get(verdict.matched or "") if snapshot else None
+        names = {lang: service.name(lang) if service else self.catalog.t(lang, "home_footer") for lang in langs}
+        back_time = ""
+        if verdict.until is not None and snapshot is not None:
+            when = datetime.fromtimestamp(verdict.until, snapshot.tz)
+            today = (now or snapshot.now()).date()
+            back_time = when.strftime("%H:%M") if when.date() <= today + timedelta(days=1) \
+                else when.strftime("%H:%M %d/%m")
+        return self.home.render(t=self.catalog.t, langs=langs, reason=verdict.reason.value, service_names=names,
+                                back_time=back_time, back_midnight=verdict.reason is Reason.BUDGET,
+                                icon=str(escape(service.icon)) if service else "&#127769;" if verdict.reason is Reason.BEDTIME
+                                else "&#9208;", school="")
+
     def render(self, verdict: Verdict, host: str, snapshot: Snapshot | None,
                settings: Settings | None, now: Any = None, pii: dict[str, Any] | None = None) -> str:
         settings = settings or Settings()
@@ -96,6 +114,8 @@ class BlockPage:
             return self.pii.render(t=self.catalog.t, langs=langs, host=host, kind_names=names, form=pii["form"],
                                    url=pii["url"], confirm_url=f"{pii['url'].split('#')[0]}{sep}"
                                    f"{urlencode({PII_CONFIRM: pii['token']})}")
+        if "home" in verdict.notes:
+            return self.render_home(verdict, langs, snapshot, now)
         category_names = {lang: "" for lang in langs}
         group_names = {lang: verdict.group for lang in langs}
         if snapshot is not None:

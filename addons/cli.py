@@ -83,6 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.workers is not None and not 0 <= args.workers <= 256:
         print(f"schoolgate run: --workers {args.workers}: use 0 (one per CPU core) or 1 to 256", file=sys.stderr)
         return 2
+    if args.profile:  # the same as --set schoolgate_profile=home
+        args.set = [*args.set, f"schoolgate_profile={args.profile}"]
     settings = resolve_settings(args)
     from addons import runner
 
@@ -538,6 +540,8 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.add_argument("--workers", type=int, metavar="N", default=None,
                    help="proxy processes on the one address (default: the workers setting; 0 there: one per core)")
+    p.add_argument("--profile", choices=("school", "home"), default=None,
+                   help="school (default) or home: a family's gateway with the parents' setup page (docs/home.md)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate settings, policies and lists")

@@ -75,6 +75,7 @@ class IncidentLog:
         self.runtime.writer = self.writer
         self.pseudonymize = load_or_rotate(settings.data_path, settings.pseudonym_rotation_days)
         writer = self.writer
+        self.runtime.writer = writer  # shared: other addons write through the one writer
         self.runtime.stats.gauges["incident_queue_depth"] = lambda: writer.queue_depth
         self.runtime.stats.gauges["incidents_dropped"] = lambda: writer.dropped
         self._task = spawn(self._maintenance(), name="schoolgate retention and key rotation")
@@ -179,6 +180,8 @@ class IncidentLog:
         if verdict.action is not Action.BLOCK:
             return
         settings: Settings = self.runtime.settings
+        if settings.profile == "home" and verdict.reason is not Reason.ILLEGAL:
+            return  # a home keeps no list of blocked sites, only counts per child (docs/home.md)
         client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
         ref = self.pseudonymize(client.address) if client and client.address and self.pseudonymize else None
         addr = client.address if client and settings.store_client_addresses else None

@@ -75,6 +75,9 @@ class Onboarding:
             flow.response = http.Response.make(200, data, {
                 "Content-Type": ctype, "Content-Disposition": f'attachment; filename="schoolgate-ca{path[3:]}"'})
             return
+        if path in ("/setup", "/family") and self.runtime.settings.profile == "home":
+            flow.response = http.Response.make(302, b"", {"Location": self._family_url(flow)})
+            return
         if path == "/signin" and flow.request.method == "POST":
             await self._signin(flow, address)
             return
@@ -96,6 +99,15 @@ class Onboarding:
                 name=cert.subject.rfc4514_string(), report_url=self._report_url())
             return
         flow.response = http.Response.make(404, b"Not found\n", {"Content-Type": "text/plain"})
+
+    def _family_url(self, flow: http.HTTPFlow) -> str:
+        """The parents' pages on the dashboard, at the address this device reached the gateway on."""
+        settings: Settings = self.runtime.settings
+        if settings.dashboard_url:
+            return settings.dashboard_url.rstrip("/") + "/family/setup"
+        local = flow.client_conn.sockname[0] if flow.client_conn.sockname else settings.listen_host
+        host = f"[{local}]" if ":" in local else local
+        return f"http://{host}:{settings.dashboard_port}/family/setup"
 
     def _report_url(self) -> str:
         settings: Settings = self.runtime.settings

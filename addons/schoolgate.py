@@ -11,6 +11,7 @@ from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
 from addons.downloads import FileTypes
 from addons.enforce import Enforce
+from addons.home import HomeRules
 from addons.export import Exporter
 from addons.imagematch import ImageMatch
 from addons.incidents import IncidentLog
@@ -38,6 +39,7 @@ def make_addons(runtime: Runtime, argv: Sequence[str] = ()) -> list[Any]:
         TlsPolicy(runtime),
         ClientIdentify(runtime),
         Enforce(runtime),
+        HomeRules(runtime),
         PersonalInfo(runtime),
         SafeSearch(runtime),
         FileTypes(runtime),

@@ -23,6 +23,9 @@ Scenarios (each restarted for each protocol):
                       range get the `default` group: primary rules, phrase
                       scanning of uncategorised pages on, safe search ...), all
                       lists loaded, its scan worker; the dashboard is not started
+  schoolgate-2w       the same with `--workers 2`: two proxy processes on one
+                      port (SO_REUSEPORT); the table adds its ratio to one
+                      worker and the memory (PSS) the second worker adds
   squid               squid 5 (Debian's squid-openssl) + squidGuard 1.6,
                       SslBump for HTTPS, no cache
   e2guardian          E2Guardian 5.3 with Debian's default configuration and the
@@ -60,7 +63,7 @@ is missing from Debian: squid-openssl, squidguard, e2guardian, wrk, nginx, gcc,
 libssl-dev.
 
     .venv/bin/python bench/compare.py [--duration 12] [--connections 50]
-        [--only direct,mitmdump,schoolgate,squid,e2guardian,e2guardian-phrases]
+        [--only direct,mitmdump,schoolgate,schoolgate-2w,squid,e2guardian,e2guardian-phrases]
         [--protocols http,https] [--per-tunnel 20] [--lists shipped|full] [--json FILE]
         [--check]
 """
@@ -105,11 +108,12 @@ UPSTREAM_IP = "127.0.10.1"
 HOSTS_FILE = Path("/etc/hosts")
 HOSTS_BEGIN = "# schoolgate bench/compare.py BEGIN (removed at the end of the run)"
 HOSTS_END = "# schoolgate bench/compare.py END"
-SCENARIOS = ["direct", "mitmdump", "schoolgate", "squid", "e2guardian", "e2guardian-phrases"]
+SCENARIOS = ["direct", "mitmdump", "schoolgate", "schoolgate-2w", "squid", "e2guardian", "e2guardian-phrases"]
 LABELS = {
     "direct": "direct (no proxy)",
     "mitmdump": "bare mitmdump",
-    "schoolgate": "schoolgate",
+    "schoolgate": "schoolgate (1 worker)",
+    "schoolgate-2w": "schoolgate --workers 2",
     "squid": "squid + squidGuard",
     "e2guardian": "E2Guardian (lists)",
     "e2guardian-phrases": "E2Guardian + phrases",
@@ -652,6 +656,7 @@ class Mitmdump(Proxy):
 
 class Schoolgate(Proxy):
     name = "schoolgate"
+    workers = 1
 
     def command(self, port: int) -> tuple[list[str], dict[str, str] | None, Path | None]:
         data = self.dir / "data"
@@ -663,6 +668,8 @@ class Schoolgate(Proxy):
                 "-m",
                 "addons.cli",
                 "run",
+                "--workers",
+                str(self.workers),
                 "--set",
                 "listen_host=127.0.0.1",
                 "--set",
@@ -692,6 +699,11 @@ class Schoolgate(Proxy):
                 raise RuntimeError(f"schoolgate did not start: {tail(self.logfile)}")
             time.sleep(0.2)
         return port
+
+
+class SchoolgateWorkers(Schoolgate):
+    name = "schoolgate-2w"
+    workers = 2
 
 
 class Squid(Proxy):
@@ -856,6 +868,7 @@ class E2GuardianPhrases(E2Guardian):
 PROXIES: dict[str, type[Proxy]] = {
     "mitmdump": Mitmdump,
     "schoolgate": Schoolgate,
+    "schoolgate-2w": SchoolgateWorkers,
     "squid": Squid,
     "e2guardian": E2Guardian,
     "e2guardian-phrases": E2GuardianPhrases,
@@ -1108,7 +1121,7 @@ def run_one(
         env.allowed[0],
         env.blocked[0],
         filtering=name not in ("direct", "mitmdump"),
-        phrases=name == "schoolgate",
+        phrases=name.startswith("schoolgate"),
     )
     if why:
         raise RuntimeError(f"check request failed: {why}")
@@ -1317,6 +1330,12 @@ def main() -> int:
     )
     print()
     print(table(results, protocols, names))
+    for protocol in protocols:
+        one, two = results.get(("schoolgate", protocol)), results.get(("schoolgate-2w", protocol))
+        if one and two and one.get("rps") and two.get("rps"):
+            print(f"{protocol.upper()}: 2 workers / 1 worker = {two['rps'] / one['rps']:.2f}x requests/s; "
+                  f"the second worker adds {two['pss_mb'] - one['pss_mb']:.0f} MB PSS "
+                  f"({two['rss_mb'] - one['rss_mb']:.0f} MB RSS)")
     if args.json:
         args.json.write_text(
             json.dumps(

@@ -26,6 +26,7 @@ from dashboard.views import (
     admin,
     auth,
     department,
+    family,
     focus,
     health,
     home,
@@ -71,12 +72,26 @@ ROUTES = [
     Route("/audit", admin.audit),
     Route("/audit/{aid:int}/revert", admin.revert, methods=["POST"]),
     Route("/department", department.page),
+    Route("/family", family.page),
+    Route("/family/setup", family.setup_page, methods=["GET"]),
+    Route("/family/setup", family.setup, methods=["POST"]),
+    Route("/family/child/new", family.child_page, methods=["GET"]),
+    Route("/family/child/new", family.child_save, methods=["POST"]),
+    Route("/family/child/{cid}/edit", family.child_page, methods=["GET"]),
+    Route("/family/child/{cid}/edit", family.child_save, methods=["POST"]),
+    Route("/family/child/{cid}/devices", family.devices_page, methods=["GET"]),
+    Route("/family/child/{cid}/devices", family.devices_save, methods=["POST"]),
+    Route("/family/child/{cid}/rules", family.rules_page, methods=["GET"]),
+    Route("/family/child/{cid}/rules", family.rules_save, methods=["POST"]),
+    Route("/family/child/{cid}/{action}", family.control, methods=["POST"]),
+    Route("/family/{action}", family.control, methods=["POST"]),
+    Route("/family/summary", family.summary),
     Route("/-/health", health.health),
     Mount("/-/static", StaticFiles(directory=str(HERE / "static")), name="static"),
 ]
 
 # Routes anyone may use (children's forms, sign-in, health). Every other route checks its roles.
-PUBLIC = {"/login", "/setup", "/review", "/report", "/-/health"}
+PUBLIC = {"/login", "/setup", "/family/setup", "/review", "/report", "/-/health"}
 
 
 class SecurityHeaders(BaseHTTPMiddleware):

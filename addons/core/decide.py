@@ -10,6 +10,7 @@ Precedence (first match wins; docs/policies.md explains it to people):
    same domain a grade's own rule beats its level's
 4. IP-literal hosts, when the group wants names only
 5. the group's closed hours (`closed_during`)
+5b. named services (blocklists/services.yaml) the group blocks, now or on schedule
 6. categories: any listed category that the group blocks, now or on schedule
 7. sites on no list, for groups that block uncategorised sites
 """
@@ -25,6 +26,7 @@ from .model import Action, Origin, Reason, RequestView, Verdict
 from .overrides import NONE, Overrides
 from .policy import Group
 from .safesearch import Engines
+from .services import Services
 
 
 class Lists(Protocol):
@@ -48,7 +50,7 @@ def _verdict(group: Group, action: Action, reason: Reason, **kw: object) -> Verd
 
 
 def decide(req: RequestView, group: Group, lists: Lists, now: datetime, overrides: Overrides = NONE,
-           engines: Engines | None = None) -> Verdict:
+           engines: Engines | None = None, services: Services | None = None) -> Verdict:
     host = req.host
     hits = lists.lookup(host, req.path)
     cats = tuple(dict.fromkeys(h.category for h in hits))
@@ -125,6 +127,19 @@ def decide(req: RequestView, group: Group, lists: Lists, now: datetime, override
         if schedule.active(now):
             return _verdict(group, Action.BLOCK, Reason.SCHEDULE, categories=cats,
                             rule=f"closed_during: {schedule.name}", origin=origin)
+
+    if group.services and services is not None:
+        for sid in services.match(host, cats):
+            for key in (sid, services.by_id[sid].group):
+                srule = group.services.get(key)
+                if srule is None or srule.action == "allow":
+                    continue
+                if srule.schedule is not None and (srule.action == "block_during") != srule.schedule.active(now):
+                    continue
+                return _verdict(group, Action.BLOCK, Reason.SERVICE, categories=cats,
+                                rule=f"services.{key}: {srule.action}"
+                                     + (f" {srule.schedule.name}" if srule.schedule else ""),
+                                origin=srule.origin, matched=sid)
 
     for h in hits:
         rule = group.categories.get(h.category)

@@ -32,6 +32,12 @@ class Reason(StrEnum):
     SAFEGUARDING = "safeguarding"  # words about self-harm, grooming, extremism or bullying: help, not blame
     PERSONAL_INFO = "personal_info"  # about to send personal information to an unknown site (a warning)
     ERROR = "error"  # enforcement failed; blocked so that a failure never opens the filter
+    # home gateway (core.home): a parent's choices for one child
+    SERVICE = "service"  # a named service (blocklists/services.yaml) blocked by a policy or a parent
+    BUDGET = "budget"  # the child's daily time for this service (or its group) is used up
+    PAUSED = "paused"  # a parent paused the internet for this child or the whole home
+    BEDTIME = "bedtime"  # the child's bedtime: the whole internet is closed
+    HOMEWORK = "homework"  # the child's homework time: named services are closed
     # allowing reasons
     ALLOWLIST = "allowlist"  # an explicit allow rule
     OVERRIDE = "override"  # a teacher's override opened the site (or it is on the focus list)
@@ -54,6 +60,11 @@ BLOCK_REASONS = frozenset(
         Reason.SAFEGUARDING,
         Reason.PERSONAL_INFO,
         Reason.ERROR,
+        Reason.SERVICE,
+        Reason.BUDGET,
+        Reason.PAUSED,
+        Reason.BEDTIME,
+        Reason.HOMEWORK,
     }
 )
 
@@ -109,6 +120,7 @@ class Verdict:
     origin: Origin | None = None  # file:line of that rule
     matched: str | None = None  # the domain, URL prefix or pattern that matched
     notes: tuple[str, ...] = field(default=())
+    until: float | None = None  # unix seconds when access comes back (home limits), if known
 
     @property
     def blocked(self) -> bool:

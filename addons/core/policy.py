@@ -25,6 +25,8 @@ from .domains import HostError, is_public_suffix, normalise_host
 from .errors import Collector, suggest
 from .model import Action, Kind, Origin
 from .schedule import Schedule, ScheduleError, Window, compile_schedule, make_window
+from .services import EMPTY as NO_SERVICES
+from .services import Services
 from .yamlsrc import LList, LMap, check_keys
 
 LEVELS: dict[str, tuple[int, ...]] = {
@@ -57,6 +59,7 @@ GROUP_KEYS = (
     "uncategorised",
     "ip_literals",
     "closed_during",
+    "services",
     *CONTENT_KEYS,
 )
 # Renamed keys: still read, with a warning that names the new key.
@@ -125,6 +128,7 @@ class Group:
     ip_literals: Setting
     closed_during: tuple[Schedule, Origin] | None = None
     content: ContentRules = field(default_factory=ContentRules)
+    services: dict[str, CategoryRule] = field(default_factory=dict)  # service or service-group id → rule
 
     def name(self, lang: str) -> str:
         return self.name_vi if lang == "vi" else self.name_en
@@ -284,7 +288,8 @@ def builtin_parent(gid: str) -> str | None:
     return None
 
 
-def compile_policies(files: list[tuple[str, Any]], categories: Categories, errors: Collector) -> PolicySet:
+def compile_policies(files: list[tuple[str, Any]], categories: Categories, errors: Collector,
+                     services: Services = NO_SERVICES) -> PolicySet:
     """Parse and compile every policy file. Errors go to `errors`."""
     raw = collect(files, errors)
     # Grades exist implicitly whenever their level exists.
@@ -339,7 +344,7 @@ def compile_policies(files: list[tuple[str, Any]], categories: Categories, error
             return groups[gid]
         parent = parents[gid]
         base = build(parent) if parent else None
-        groups[gid] = _compile_group(raw.groups[gid], base, raw, categories, errors)
+        groups[gid] = _compile_group(raw.groups[gid], base, raw, categories, errors, services)
         return groups[gid]
 
     for gid in raw.groups:
@@ -385,7 +390,7 @@ def _setting(spec: LMap, key: str, base: Setting, source: str, errors: Collector
 
 
 def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Categories,
-                   errors: Collector) -> Group:
+                   errors: Collector, services: Services = NO_SERVICES) -> Group:
     spec, source, gid = rg.spec, rg.source, rg.id
     # identity
     names = _bilingual_name(spec, gid, source, errors)
@@ -474,8 +479,42 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
         closed = closed_override
     chain = (gid,) + (base.chain if base else ())
     content = parse_content(spec, base.content if base else defaults_for(kind), source, gid, errors)
+    svc: dict[str, CategoryRule] = dict(base.services) if base else {}
+    if "services" in spec:
+        sspec = spec["services"]
+        if not isinstance(sspec, LMap):
+            errors.error(source, spec.line_of("services"), "'services' must map service ids to actions",
+                         "write services: {tiktok: block, games: {block_during: school-hours}}")
+        else:
+            for key, action in sspec.items():
+                rule = _service_rule(str(key), action, Origin(source, sspec.line_of(key)), raw, services, errors)
+                if rule is not None:
+                    svc[str(key)] = rule
     return Group(gid, names[0], names[1], kind, level, grade, chain, cats, domains, tuple(urls),
-                 unc, ipl, closed, content)
+                 unc, ipl, closed, content, svc)
+
+
+def _service_rule(key: str, action: Any, origin: Origin, raw: _Raw, services: Services,
+                  errors: Collector) -> CategoryRule | None:
+    """A group's rule for a named service or a service group (blocklists/services.yaml)."""
+    src, line = origin.source, origin.line
+    if key not in services.keys():
+        errors.error(src, line, f"unknown service '{key}'",
+                     suggest(key, services.keys()) + "; services are defined in blocklists/services.yaml")
+        return None
+    if isinstance(action, str) and action in CATEGORY_ACTIONS:
+        return CategoryRule(action, origin)
+    if isinstance(action, LMap) and len(action) == 1:
+        (kind, sched), = action.items()
+        if kind in SCHEDULED_ACTIONS and str(sched) in raw.schedules:
+            return CategoryRule(str(kind), origin, raw.schedules[str(sched)][0])
+        if kind in SCHEDULED_ACTIONS:
+            errors.error(src, line, f"unknown schedule '{sched}' for service '{key}'",
+                         suggest(str(sched), raw.schedules) + "; define it under 'schedules:'")
+            return None
+    errors.error(src, line, f"service action for '{key}' is not understood",
+                 "write block, allow, {block_during: SCHEDULE} or {allow_during: SCHEDULE}")
+    return None
 
 
 def _domain_rules(spec: LMap, source: str, gid: str, errors: Collector) -> dict[str, DomainRule]:

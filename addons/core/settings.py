@@ -32,6 +32,10 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("profile", str, "school",
+            "Which product preset to run: school (a school gateway) or home (a family's home gateway: parents' "
+            "setup page and per-child rules on the dashboard, reachable on the home network, nothing exported). "
+            "The same as `schoolgate run --profile home`.", choices=("school", "home")),
     Setting("listen_host", str, "127.0.0.1",
             "Address the proxy listens on. Use the gateway's LAN address (or 0.0.0.0) to serve a school network.",
             option="listen_host"),
@@ -159,6 +163,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("incident_queue_size", int, 10000,
             "Incidents waiting to be written at most; beyond this they are counted as dropped instead of "
             "slowing the proxy."),
+    Setting("home_history_days", int, 35,
+            "Home profile: days the per-child figures (minutes per service per day, blocks per category per day) "
+            "are kept for the parent's weekly summary. No sites, no times of day are kept."),
     Setting("metrics_host", str, "127.0.0.1", "Address of the Prometheus metrics endpoint."),
     Setting("metrics_port", int, 9464, "Port of the Prometheus metrics endpoint (/metrics); 0 turns it off."),
     Setting("workers", int, 0,
@@ -169,8 +176,16 @@ BY_NAME = {s.name: s for s in SETTINGS}
 BY_OPTION = {s.option_name: s for s in SETTINGS}
 
 
+# What `profile: home` changes, unless the settings file or --set says otherwise.
+HOME_DEFAULTS: dict[str, Any] = {
+    "listen_host": "0.0.0.0",  # the family's devices use the gateway's proxy
+    "dashboard_host": "0.0.0.0",  # the parent opens the setup page from a phone
+}
+
+
 @dataclass(frozen=True)
 class Settings:
+    profile: str = "school"
     listen_host: str = "127.0.0.1"
     listen_port: int = 8080
     data_dir: str = ""
@@ -222,6 +237,7 @@ class Settings:
     pseudonym_rotation_days: int = 7
     incident_batch_seconds: float = 0.5
     incident_queue_size: int = 10000
+    home_history_days: int = 35
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
     workers: int = 0
@@ -325,7 +341,16 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
                          suggest(str(value), setting.choices))
             continue
         out[name] = value
+    if out.get("profile") == "home":
+        for name, value in HOME_DEFAULTS.items():
+            out.setdefault(name, value)
     s = Settings(**out)
+    if s.profile == "home" and s.department_url:
+        errors.error(source, lines.get("department_url"), "the home profile exports nothing to the department",
+                     "remove department_url (or run the school profile)")
+    if s.home_history_days < 1:
+        errors.error(source, lines.get("home_history_days"), "home_history_days must be at least 1",
+                     "use for example home_history_days: 35")
     if "timezone" in out:
         try:
             ZoneInfo(s.timezone)

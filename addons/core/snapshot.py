@@ -23,6 +23,8 @@ from .phrases import EMPTY as EMPTY_PHRASES
 from .phrases import PhraseIndex
 from .policy import DEFAULT_GROUP, Group, PolicySet
 from .safesearch import Engines
+from .services import EMPTY as NO_SERVICES
+from .services import Services
 from .sources import Source
 
 
@@ -40,6 +42,7 @@ class Snapshot:
     engines: Engines = field(default_factory=lambda: Engines([]))
     passthrough: frozenset[str] = frozenset()  # hosts never decrypted (blocklists/passthrough.txt)
     hashes: HashIndex = EMPTY_HASHES  # image-hash lists of the authorities
+    services: Services = NO_SERVICES  # named services (blocklists/services.yaml)
 
     def is_passthrough(self, host: str) -> bool:
         return any(name in self.passthrough for name in candidates(host))
@@ -58,7 +61,7 @@ class Snapshot:
 
     def decide(self, req: RequestView, group: Group, at: datetime | None = None,
                overrides: Overrides = NO_OVERRIDES) -> Verdict:
-        return decide(req, group, self.lists, at or self.now(), overrides, self.engines)
+        return decide(req, group, self.lists, at or self.now(), overrides, self.engines, self.services)
 
 
 @dataclass
@@ -90,8 +93,11 @@ class Runtime:
         self.conn_groups: dict[str, str] = {}  # client connection id → group (proxy authentication)
         # `schoolgate run --workers N`: which process this is (infra.workers.WorkerRole); None when alone.
         self.role: Any = None
-        self.writer: Any = None  # the store's writer (or, in a follower, the channel to the leader's)
         self.worker_hub: Any = None  # in the leader: the followers' channel (their metrics ports)
+        self.home_clients: dict[str, str] = {}  # home profile: a child's device address → the child's level group
+        # The store's writer, published by IncidentLog (in a follower: the channel to the leader's).
+        self.writer: Any = None
+        self.clock: Callable[[], float] = time.time  # the home limits' clock (a test clock in tests)
 
     @property
     def follower(self) -> bool:
@@ -102,7 +108,8 @@ class Runtime:
 
 def identify(snapshot: Snapshot, runtime: Runtime, address: str, conn_id: str = "") -> ClientInfo:
     """Who is asking: an authenticated proxy connection, then a device signed in on the
-    reserved host, then the address's group from clients.yaml (or `default`)."""
+    reserved host, then a child's device on a home gateway (the child's level), then the
+    address's group from clients.yaml (or `default`)."""
     groups = snapshot.policy.groups
     group = runtime.conn_groups.get(conn_id) if conn_id else None
     if group in groups:
@@ -110,5 +117,8 @@ def identify(snapshot: Snapshot, runtime: Runtime, address: str, conn_id: str = 
     signin = runtime.signins.get(address)
     if signin is not None and signin[1] > time.time() and signin[0] in groups:
         return ClientInfo(address, signin[0], "signed in")
+    home = runtime.home_clients.get(address)
+    if home in groups:
+        return ClientInfo(address, home, "home")
     match = snapshot.client(address)
     return ClientInfo(address, match.group, match.range.name if match.range else None)

@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from .store import migrate
 
-ROLES = ("admin", "teacher", "department")
+ROLES = ("admin", "teacher", "department", "parent")  # parent: a home gateway's family pages
 SESSION_SECONDS = 8 * 3600
 _NAME = re.compile(r"^[a-zA-Z0-9._-]{2,40}$")
 _hasher = PasswordHasher()  # Argon2id, library defaults (64 MiB, 3 passes)

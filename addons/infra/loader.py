@@ -26,6 +26,8 @@ from ..core.phrases import EMPTY as PHRASES_EMPTY
 from ..core.phrases import Phrase, PhraseIndex, parse_phrases
 from ..core.policy import compile_policies
 from ..core.safesearch import Engines, parse_engines
+from ..core.services import EMPTY as SERVICES_EMPTY
+from ..core.services import Services, parse_services
 from ..core.settings import Settings
 from ..core.snapshot import Snapshot
 from ..core.sources import Source
@@ -373,6 +375,20 @@ def load_passthrough(settings: Settings, errors: Collector) -> frozenset[str]:
     return frozenset(d for _, d in parsed.domains)
 
 
+def load_services(settings: Settings, categories: Categories, errors: Collector) -> Services:
+    """blocklists/services.yaml (optional: without it no named services exist)."""
+    path = settings.blocklists_path / "services.yaml"
+    if not path.exists():
+        return SERVICES_EMPTY
+    shown = display_path(path)
+    text = read_text(path, POLICY_FILE_CAP, errors, shown)
+    if text is None:
+        return SERVICES_EMPTY
+    data, errs = parse_yaml(text, shown)
+    errors.extend(errs)
+    return parse_services(data, shown, categories, errors) if not errs else SERVICES_EMPTY
+
+
 def policy_files(settings: Settings) -> list[Path]:
     root = settings.policies_path
     return [p for p in walk_files(root)
@@ -418,7 +434,8 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         errors.extend(errs)
         if not errs:
             parsed.append((shown, data))
-    policy = compile_policies(parsed, categories, errors) if categories.by_id else None
+    services = load_services(settings, categories, errors) if categories.by_id else SERVICES_EMPTY
+    policy = compile_policies(parsed, categories, errors, services) if categories.by_id else None
     phrases = load_phrases(settings, categories, errors) if categories.by_id else PHRASES_EMPTY
     engines = load_engines(settings, errors)
     passthrough = load_passthrough(settings, errors)
@@ -439,7 +456,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         h.update(shown.encode() + b"\0" + text.encode() + b"\0")
     for extra in sorted((settings.blocklists_path / "phrases").glob("*.txt")) + [
             settings.blocklists_path / "safesearch.yaml", settings.blocklists_path / "sources.yaml",
-            settings.blocklists_path / "passthrough.txt"]:
+            settings.blocklists_path / "passthrough.txt", settings.blocklists_path / "services.yaml"]:
         try:
             h.update(extra.name.encode() + b"\0" + extra.read_bytes() + b"\0")
         except OSError:
@@ -457,8 +474,9 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     info["image_hashes"] = hashes.count
     info["baseline_version"] = baseline.version if baseline else ""
     info["engines"] = len(engines.engines)
+    info["services"] = len(services)
     snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources),
-                    phrases=phrases, engines=engines, passthrough=passthrough, hashes=hashes)
+                    phrases=phrases, engines=engines, passthrough=passthrough, hashes=hashes, services=services)
     return LoadResult(snap, errors.warnings)
 
 

@@ -185,6 +185,51 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             expires INTEGER NOT NULL
         );
     """),
+    ("0010_home", """
+        CREATE TABLE home_config (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            author TEXT NOT NULL
+        );
+        CREATE TABLE home_controls (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            child TEXT NOT NULL,
+            starts INTEGER NOT NULL,
+            ends INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            removed INTEGER
+        );
+        CREATE INDEX home_controls_ends ON home_controls (ends);
+        CREATE TABLE home_usage (
+            day TEXT NOT NULL,
+            child TEXT NOT NULL,
+            service TEXT NOT NULL,
+            minute INTEGER NOT NULL,
+            PRIMARY KEY (day, child, service, minute)
+        ) WITHOUT ROWID;
+        CREATE TABLE home_daily (
+            day TEXT NOT NULL,
+            child TEXT NOT NULL,
+            service TEXT NOT NULL,
+            minutes INTEGER NOT NULL,
+            PRIMARY KEY (day, child, service)
+        ) WITHOUT ROWID;
+        CREATE TABLE home_blocks (
+            day TEXT NOT NULL,
+            child TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            what TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (day, child, reason, what)
+        ) WITHOUT ROWID;
+        CREATE TABLE home_devices (
+            address TEXT PRIMARY KEY,
+            first_seen INTEGER NOT NULL,
+            last_seen INTEGER NOT NULL
+        );
+    """),
 )
 
 
@@ -243,6 +288,15 @@ _INSERT_INCIDENT = (
     f"INSERT INTO incidents ({', '.join(INCIDENT_FIELDS)}) VALUES ({', '.join('?' * len(INCIDENT_FIELDS))})"
 )
 _INSERT_OUTBOX = "INSERT OR IGNORE INTO outbox (id, kind, created, body, next_attempt) VALUES (?, ?, ?, ?, ?)"
+_INSERT_USAGE = "INSERT OR IGNORE INTO home_usage (day, child, service, minute) VALUES (?, ?, ?, ?)"
+_UPSERT_HOME_BLOCK = """
+    INSERT INTO home_blocks (day, child, reason, what, count) VALUES (?, ?, ?, ?, ?)
+    ON CONFLICT (day, child, reason, what) DO UPDATE SET count = count + excluded.count
+"""
+_UPSERT_DEVICE = """
+    INSERT INTO home_devices (address, first_seen, last_seen) VALUES (?, ?, ?)
+    ON CONFLICT (address) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
+"""
 _UPSERT_TRAFFIC = """
     INSERT INTO traffic_hourly (hour, group_id, level, category, action, reason, count)
     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -264,6 +318,10 @@ class Writer:
         self._dropped_pending: Counter[int] = Counter()
         self._critical: list[Incident] = []
         self._outbox: list[OutboxItem] = []
+        # Home gateway (core.home): minutes of use, blocks per child and category, devices seen.
+        self._usage: set[tuple[str, str, str, int]] = set()
+        self._home_blocks: Counter[tuple[str, str, str, str]] = Counter()
+        self._devices: dict[str, int] = {}
         self._db: aiosqlite.Connection | None = None
         self._task: asyncio.Task[None] | None = None
         self._run_id: int | None = None
@@ -300,13 +358,26 @@ class Writer:
         self.dropped += n
         self._dropped_pending[hour] += n
 
+    def add_usage(self, day: str, child: str, service: str, minute: int) -> None:
+        """A minute in which a child used a service (idempotent: a minute is stored once,
+        whichever process counted it)."""
+        self._usage.add((day, child, service, minute))
+
+    def count_home_block(self, day: str, child: str, reason: str, what: str) -> None:
+        """A block for a child at home, by reason and category or service (no site, no time)."""
+        self._home_blocks[(day, child, reason, what)] += 1
+
+    def seen_device(self, address: str, ts: int) -> None:
+        """A device address seen on the home network (for the parent's device list)."""
+        self._devices[address] = max(ts, self._devices.get(address, 0))
+
     @property
     def queue_depth(self) -> int:
         return self._queue.qsize() + len(self._critical)
 
     def _pending(self) -> bool:
         return bool(not self._queue.empty() or self._counts or self._dropped_pending or self._critical
-                    or self._outbox)
+                    or self._outbox or self._usage or self._home_blocks or self._devices)
 
     # -- lifecycle -----------------------------------------------------------------------
     async def start(self) -> None:
@@ -366,6 +437,9 @@ class Writer:
         dropped, self._dropped_pending = self._dropped_pending, Counter()
         critical, self._critical = self._critical, []
         outbox, self._outbox = self._outbox, []
+        usage, self._usage = self._usage, set()
+        home_blocks, self._home_blocks = self._home_blocks, Counter()
+        devices, self._devices = self._devices, {}
         db = self._db
         try:
             await db.execute("BEGIN IMMEDIATE")
@@ -383,11 +457,21 @@ class Writer:
                 await db.executemany(
                     "INSERT INTO dropped_incidents VALUES (?, ?) "
                     "ON CONFLICT (hour) DO UPDATE SET count = count + excluded.count", list(dropped.items()))
+            if usage:
+                await db.executemany(_INSERT_USAGE, sorted(usage))
+            if home_blocks:
+                await db.executemany(_UPSERT_HOME_BLOCK, [(*k, n) for k, n in home_blocks.items()])
+            if devices:
+                await db.executemany(_UPSERT_DEVICE, [(a, ts, ts) for a, ts in devices.items()])
             await db.execute("UPDATE proxy_runs SET last_seen = ? WHERE id = ?", (int(time.time()), self._run_id))
             await db.execute("COMMIT")
         except BaseException:
             with contextlib.suppress(sqlite3.Error):
                 await db.execute("ROLLBACK")
+            self._usage |= usage
+            self._home_blocks.update(home_blocks)
+            for a, ts in devices.items():
+                self.seen_device(a, ts)
             # Put the counts and the critical items back; the other incidents of a
             # failed batch are lost and counted.
             self._critical[:0] = critical
@@ -440,6 +524,34 @@ class Writer:
             await db.execute("ROLLBACK")
             raise
         return removed
+
+
+    async def home_maintenance(self, today: str, keep_from_day: str, devices_since: int) -> dict[str, int]:
+        """Home gateway retention: minutes of past days become one count per day, child and
+        service (the minute rows are deleted); days before `keep_from_day` and devices not
+        seen since `devices_since` are deleted."""
+        async with self._lock:
+            assert self._db is not None
+            db = self._db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.execute(
+                    "INSERT INTO home_daily (day, child, service, minutes) "
+                    "SELECT day, child, service, count(*) FROM home_usage WHERE day < ? GROUP BY day, child, service "
+                    "ON CONFLICT (day, child, service) DO UPDATE SET minutes = minutes + excluded.minutes", (today,))
+                cur = await db.execute("DELETE FROM home_usage WHERE day < ?", (today,))
+                removed = {"usage_minutes_compacted": cur.rowcount}
+                cur = await db.execute("DELETE FROM home_daily WHERE day < ?", (keep_from_day,))
+                removed["usage_days"] = cur.rowcount
+                await db.execute("DELETE FROM home_blocks WHERE day < ?", (keep_from_day,))
+                cur = await db.execute("DELETE FROM home_devices WHERE last_seen < ?", (devices_since,))
+                removed["devices"] = cur.rowcount
+                await db.execute("DELETE FROM home_controls WHERE ends < ?", (devices_since,))
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            return removed
 
 
 @contextlib.asynccontextmanager

@@ -28,7 +28,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -127,15 +127,44 @@ def free_port(host: str) -> int:
 # -- the wire format between followers and the leader ------------------------------------
 
 
-def encode_batch(incidents: Sequence[Incident], critical: Sequence[tuple[Incident, OutboxItem | None]],
-                 counts: Counter[TrafficKey], dropped: Counter[int]) -> bytes:
-    body = {
-        "incidents": [astuple(i) for i in incidents],
-        "critical": [[astuple(i), astuple(r) if r else None] for i, r in critical],
-        "counts": [[*astuple(k), n] for k, n in counts.items()],
-        "dropped": [[hour, n] for hour, n in dropped.items()],
-    }
-    return json.dumps(body, separators=(",", ":")).encode() + b"\n"
+@dataclass
+class Batch:
+    """What a follower holds for the leader's writer until it is sent."""
+
+    incidents: list[Incident] = field(default_factory=list)
+    critical: list[tuple[Incident, OutboxItem | None]] = field(default_factory=list)
+    counts: Counter[TrafficKey] = field(default_factory=Counter)
+    dropped: Counter[int] = field(default_factory=Counter)  # hour → incidents dropped here
+    usage: set[tuple[str, str, str, int]] = field(default_factory=set)  # home: (day, child, service, minute)
+    home_blocks: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    devices: dict[str, int] = field(default_factory=dict)  # home: address → last seen
+
+    def __bool__(self) -> bool:
+        return bool(self.incidents or self.critical or self.counts or self.dropped or self.usage
+                    or self.home_blocks or self.devices)
+
+    def put_back(self, older: Batch) -> None:
+        """A batch that could not be sent goes in front of what came since."""
+        self.incidents[:0] = older.incidents
+        self.critical[:0] = older.critical
+        self.counts.update(older.counts)
+        self.dropped.update(older.dropped)
+        self.usage |= older.usage
+        self.home_blocks.update(older.home_blocks)
+        for address, ts in older.devices.items():
+            self.devices[address] = max(ts, self.devices.get(address, 0))
+
+    def encode(self) -> bytes:
+        body = {
+            "incidents": [astuple(i) for i in self.incidents],
+            "critical": [[astuple(i), astuple(r) if r else None] for i, r in self.critical],
+            "counts": [[*astuple(k), n] for k, n in self.counts.items()],
+            "dropped": [[hour, n] for hour, n in self.dropped.items()],
+            "usage": sorted(self.usage),
+            "home_blocks": [[*k, n] for k, n in self.home_blocks.items()],
+            "devices": sorted(self.devices.items()),
+        }
+        return json.dumps(body, separators=(",", ":")).encode() + b"\n"
 
 
 def _incident(row: list[Any]) -> Incident:
@@ -157,6 +186,9 @@ class Sink:
     def add_critical(self, incident: Incident, report: OutboxItem | None = None) -> None: ...
     def count(self, key: TrafficKey, n: int = 1) -> None: ...
     def note_dropped(self, hour: int, n: int) -> None: ...
+    def add_usage(self, day: str, child: str, service: str, minute: int) -> None: ...
+    def count_home_block(self, day: str, child: str, reason: str, what: str) -> None: ...
+    def seen_device(self, address: str, ts: int) -> None: ...
 
 
 def apply_batch(line: bytes, sink: Sink) -> int:
@@ -170,6 +202,13 @@ def apply_batch(line: bytes, sink: Sink) -> int:
         sink.count(TrafficKey(*key), int(n))
     for hour, n in body.get("dropped", ()):
         sink.note_dropped(int(hour), int(n))
+    for day, child, service, minute in body.get("usage", ()):
+        sink.add_usage(day, child, service, int(minute))
+    for day, child, reason, what, n in body.get("home_blocks", ()):
+        for _ in range(int(n)):
+            sink.count_home_block(day, child, reason, what)
+    for address, ts in body.get("devices", ()):
+        sink.seen_device(address, int(ts))
     return len(body.get("incidents", ())) + len(body.get("critical", ()))
 
 
@@ -312,10 +351,7 @@ class RemoteWriter:
         self.batch_seconds = batch_seconds
         self.max_queue = max_queue
         self.metrics_port = metrics_port
-        self._incidents: list[Incident] = []
-        self._critical: list[tuple[Incident, OutboxItem | None]] = []
-        self._counts: Counter[TrafficKey] = Counter()
-        self._dropped_pending: Counter[int] = Counter()
+        self._batch = Batch()
         self._conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
         self._announced: int | None = None
         self._task: asyncio.Task[None] | None = None
@@ -324,25 +360,31 @@ class RemoteWriter:
         self.sent = 0
 
     def add_incident(self, incident: Incident) -> bool:
-        if len(self._incidents) >= self.max_queue:
+        if len(self._batch.incidents) >= self.max_queue:
             self.dropped += 1
-            self._dropped_pending[incident.ts - incident.ts % 3600] += 1
+            self._batch.dropped[incident.ts - incident.ts % 3600] += 1
             return False
-        self._incidents.append(incident)
+        self._batch.incidents.append(incident)
         return True
 
     def add_critical(self, incident: Incident, report: OutboxItem | None = None) -> None:
-        self._critical.append((incident, report))
+        self._batch.critical.append((incident, report))
 
     def count(self, key: TrafficKey, n: int = 1) -> None:
-        self._counts[key] += n
+        self._batch.counts[key] += n
+
+    def add_usage(self, day: str, child: str, service: str, minute: int) -> None:
+        self._batch.usage.add((day, child, service, minute))
+
+    def count_home_block(self, day: str, child: str, reason: str, what: str) -> None:
+        self._batch.home_blocks[(day, child, reason, what)] += 1
+
+    def seen_device(self, address: str, ts: int) -> None:
+        self._batch.devices[address] = max(ts, self._batch.devices.get(address, 0))
 
     @property
     def queue_depth(self) -> int:
-        return len(self._incidents) + len(self._critical)
-
-    def _pending(self) -> bool:
-        return bool(self._incidents or self._critical or self._counts or self._dropped_pending)
+        return len(self._batch.incidents) + len(self._batch.critical)
 
     async def start(self) -> None:
         self._task = spawn(self._loop(), name="schoolgate worker channel")
@@ -382,25 +424,20 @@ class RemoteWriter:
     async def flush(self) -> None:
         """Send what is pending; on failure it all stays for the next try."""
         async with self._lock:
-            if not self._pending():
+            if not self._batch:
                 await self._connect()  # say hello early: the leader learns the metrics port
                 return
-            incidents, critical = self._incidents, self._critical
-            counts, dropped = self._counts, self._dropped_pending
-            self._incidents, self._critical, self._counts, self._dropped_pending = [], [], Counter(), Counter()
+            batch, self._batch = self._batch, Batch()
             try:
                 reader, writer = await self._connect()
-                writer.write(encode_batch(incidents, critical, counts, dropped))
+                writer.write(batch.encode())
                 await writer.drain()
                 if await asyncio.wait_for(reader.readline(), 10) != b"ok\n":
                     raise ConnectionError("the leader closed the channel")
             except BaseException:
-                self._incidents[:0] = incidents
-                self._critical[:0] = critical
-                self._counts.update(counts)
-                self._dropped_pending.update(dropped)
+                self._batch.put_back(batch)
                 raise
-            self.sent += len(incidents) + len(critical)
+            self.sent += len(batch.incidents) + len(batch.critical)
 
     async def close(self) -> None:
         await cancel(self._task)
@@ -413,7 +450,7 @@ class RemoteWriter:
                 await self._disconnect()
                 await asyncio.sleep(0.5)
         else:
-            if self._pending():
+            if self._batch:
                 logger.error("Stopping with %d incidents the leader worker never received.", self.queue_depth)
         await self._disconnect()
 

@@ -8,10 +8,10 @@ import time
 from starlette.requests import Request
 from starlette.responses import Response
 
-from addons.infra import sources
+from addons.infra import accounts, sources
 from dashboard import queries
 from dashboard.charts import bars
-from dashboard.web import language, render, require, state
+from dashboard.web import current_user, language, redirect, render, require, state
 
 
 def scope(user) -> tuple[str, ...] | None:  # type: ignore[no-untyped-def]
@@ -20,8 +20,12 @@ def scope(user) -> tuple[str, ...] | None:  # type: ignore[no-untyped-def]
 
 
 def home(request: Request) -> Response:
-    user = require(request, "admin", "teacher", "department")
     st = state(request)
+    if st.settings.profile == "home":  # a family's gateway: the parent's pages
+        user = current_user(request)
+        if user is None or user.role == "parent":
+            return redirect("/family" if user else "/family/setup" if not accounts.count_users(st.db) else "/login")
+    user = require(request, "admin", "teacher", "department")
     groups = scope(user)
     snapshot = request.app.state.snapshot()
     list_status = [sources.read_status(st.settings, s.name) for s in snapshot.sources] if snapshot else []

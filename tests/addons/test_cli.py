@@ -142,3 +142,14 @@ def test_user_commands(settings: Settings, capsys: pytest.CaptureFixture[str], m
     assert main(["user", "list", *sets(settings)]) == 0
     assert "co-lan" in capsys.readouterr().out
     assert main(["user", "disable", "co-lan", *sets(settings)]) == 0
+
+
+def test_run_profile_home_is_a_setting() -> None:
+    from addons.cli import build_parser, resolve_settings
+
+    args = build_parser().parse_args(["run", "--profile", "home", "--set", "schoolgate_dashboard_port=9000"])
+    args.set = [*args.set, f"schoolgate_profile={args.profile}"]  # as cmd_run does
+    settings = resolve_settings(args)
+    assert (settings.profile, settings.listen_host, settings.dashboard_host, settings.dashboard_port) == (
+        "home", "0.0.0.0", "0.0.0.0", 9000)
+    assert build_parser().parse_args(["run"]).profile is None  # `make run`: the school defaults

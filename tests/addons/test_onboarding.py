@@ -46,3 +46,15 @@ def test_onboarding_site_and_sign_in(chain: Chain) -> None:
         serve(ob, chain, "http://schoolgate.local/signin", client="127.0.0.3", method="POST", body=b"name=x&password=y")
     assert serve(ob, chain, "http://schoolgate.local/signin", client="127.0.0.3", method="POST",
                  body=b"name=co-lan&password=a+long+password").response.status_code == 429
+
+
+def test_home_profile_sends_parents_to_the_setup_page(chain: Chain) -> None:
+    from dataclasses import replace
+
+    ob = Onboarding(chain.runtime)
+    assert serve(ob, chain, "http://schoolgate.local/setup").response.status_code == 404  # a school gateway
+    chain.runtime.settings = replace(chain.runtime.settings, profile="home", dashboard_port=8081)
+    f = chain.flow("http://schoolgate.local/setup")
+    f.client_conn.sockname = ("192.168.1.1", 8080)
+    asyncio.run(ob.request(f))
+    assert (f.response.status_code, f.response.headers["Location"]) == (302, "http://192.168.1.1:8081/family/setup")

@@ -6,7 +6,7 @@ def test_chain_order_is_the_contract() -> None:
     names = [type(a).__name__ for a in make_addons(Runtime())]
     assert names == ["SchoolgateSettings", "PolicyLoader", "ListUpdater", "OverrideWatcher", "Onboarding", "TlsPolicy",
                      "ClientIdentify",
-                     "Enforce", "PersonalInfo", "SafeSearch", "FileTypes", "ImageMatch", "PhraseScan", "BlockPage",
-                     "SelftestProbe", "Workers", "IncidentLog", "Exporter", "Metrics"]
+                     "Enforce", "HomeRules", "PersonalInfo", "SafeSearch", "FileTypes", "ImageMatch", "PhraseScan",
+                     "BlockPage", "SelftestProbe", "Workers", "IncidentLog", "Exporter", "Metrics"]
     runtimes = {id(a.runtime) for a in addons}
     assert len(runtimes) == 1  # one shared Runtime for the mitmdump -s entry

@@ -119,3 +119,34 @@ def test_verdict_explains_the_winning_rule(env) -> None:  # type: ignore[no-unty
     assert locked.rule == "locked list lists/test, entry 1: nothing unblocks it, for any group"
     assert str(locked.origin) == "lists/test:1"
     assert locked.matched == "entry 1"  # never the listed domain or URL itself
+
+
+def test_school_policy_blocks_a_named_service() -> None:
+    from addons.core.errors import Collector
+    from addons.core.policy import compile_policies
+    from addons.core.services import parse_services
+    from addons.core.yamlsrc import parse
+    from tests.core.policy_helpers import BASE
+
+    svc_yaml = ("groups: {video: Video, games: Games}\nservices:\n"
+                "  tiktok: {name: TikTok, group: video, domains: [tiktok.test]}\n"
+                "  roblox: {name: Roblox, group: games, domains: [roblox.test]}\n")
+    errors = Collector()
+    services = parse_services(parse(svc_yaml, "services.yaml")[0], "services.yaml", categories(), errors)
+    policy_yaml = ("groups:\n  grade-7:\n    services: {tiktok: block, games: {block_during: school-day}}\n"
+                   "  grade-8:\n    services: {tiktk: block}\n")
+    files = [("p0.yaml", parse(BASE, "p0.yaml")[0]), ("p1.yaml", parse(policy_yaml, "p1.yaml")[0])]
+    policy = compile_policies(files, categories(), errors, services)
+    assert [str(e) for e in errors.errors] == [
+        "p1.yaml:5: unknown service 'tiktk'. Fix: did you mean 'tiktok'?; services are defined in "
+        "blocklists/services.yaml"]
+    lists = DomainIndex(build_index(["adult"], frozenset(), [], [], ()))
+    g7 = policy.groups["grade-7"]
+    monday_9 = datetime(2026, 11, 23, 9, 0)
+    v = decide(RequestView("www.tiktok.test"), g7, lists, monday_9, services=services)
+    assert (v.action, v.reason, v.matched, v.rule) == (Action.BLOCK, Reason.SERVICE, "tiktok", "services.tiktok: block")
+    assert decide(RequestView("roblox.test"), g7, lists, monday_9, services=services).reason is Reason.SERVICE
+    assert decide(RequestView("roblox.test"), g7, lists, datetime(2026, 11, 23, 18, 0),
+                  services=services).action is Action.ALLOW
+    assert decide(RequestView("tiktok.test"), policy.groups["grade-6"], lists, monday_9,
+                  services=services).action is Action.ALLOW

@@ -62,3 +62,18 @@ def test_values_are_coerced() -> None:
     s = validate({"listen_port": "9090", "reload_interval": "0.5", "school_name": "THCS Lê Lợi"}, "--set", {}, c)
     assert not c.items and s.listen_port == 9090 and s.reload_interval == 0.5
     assert from_yaml(None, "s.yaml", c) == Settings()
+
+
+def test_home_profile_defaults_and_limits() -> None:
+    from addons.core.errors import Collector
+    from addons.core.settings import validate
+
+    errors = Collector()
+    s = validate({"profile": "home", "listen_host": "192.168.1.1"}, "schoolgate.yaml", {}, errors)
+    assert (s.listen_host, s.dashboard_host, errors.items) == ("192.168.1.1", "0.0.0.0", [])
+    validate({"profile": "home", "department_url": "https://so.example", "school_id": "x"}, "s.yaml",
+             {"department_url": 3}, errors)
+    assert [str(e) for e in errors.errors] == [
+        "s.yaml:3: the home profile exports nothing to the department. Fix: remove department_url "
+        "(or run the school profile)"]
+    assert validate({}, "s", {}, Collector()).profile == "school"

@@ -23,6 +23,8 @@ GET_ACCESS = {
     "/users": {"admin"},
     "/audit": {"admin"},
     "/department": {"admin", "department"},
+    "/family": {"admin"},  # and the home profile's parent (tests/dashboard/views/test_family.py)
+    "/family/summary": {"admin"},
 }
 PUBLIC_GET = ("/login", "/review?host=a.test", "/report", "/-/health")
 
@@ -31,10 +33,12 @@ def test_every_route_is_in_the_matrix() -> None:
     paths = {r.path for r in ROUTES if isinstance(r, Route)}
     covered = {p.split("?")[0] for p in (*GET_ACCESS, *PUBLIC_GET)} | {"/policies/{group}", "/logout", "/setup",
                "/reviews/{rid:int}", "/reports/{rid:int}", "/focus/{oid:int}/stop", "/users/{name}/disable",
-               "/audit/{aid:int}/revert"}
+               "/audit/{aid:int}/revert", "/family/setup", "/family/child/new", "/family/child/{cid}/edit",
+               "/family/child/{cid}/devices", "/family/child/{cid}/rules", "/family/child/{cid}/{action}",
+               "/family/{action}"}
     assert paths <= covered | {"/policies/{group}"}
     assert any(isinstance(r, Mount) for r in ROUTES)
-    assert PUBLIC == {"/login", "/setup", "/review", "/report", "/-/health"}
+    assert PUBLIC == {"/login", "/setup", "/family/setup", "/review", "/report", "/-/health"}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -64,6 +68,7 @@ def test_post_access(dash: Dash, role: str | None) -> None:
         "/users": ({"name": f"new-{role}", "password": "x" * 12, "role": "teacher"}, {"admin"}),
         "/users/teacher2/disable": ({}, {"admin"}),
         "/reports/999": ({"status": "forwarded"}, {"admin"}),
+        "/family/pause": ({}, {"admin"}),
     }
     for path, (data, allowed) in posts.items():
         r = client.post(path, data=data)

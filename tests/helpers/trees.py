@@ -43,6 +43,7 @@ def make_tree(base: Path, lists: dict[str, str] | None = None, clients: str = CL
     shutil.copy(SHIPPED_BLOCKLISTS / "categories.yaml", blocklists / "categories.yaml")
     shutil.copy(SHIPPED_BLOCKLISTS / "safesearch.yaml", blocklists / "safesearch.yaml")
     shutil.copy(SHIPPED_BLOCKLISTS / "passthrough.txt", blocklists / "passthrough.txt")
+    shutil.copy(SHIPPED_BLOCKLISTS / "services.yaml", blocklists / "services.yaml")
     shutil.copytree(SHIPPED_BLOCKLISTS / "phrases", blocklists / "phrases")
     for rel, text in (LISTS if lists is None else lists).items():
         p = blocklists / rel

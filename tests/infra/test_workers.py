@@ -15,11 +15,11 @@ from addons.core.privacy import TrafficKey
 from addons.infra.store import Writer
 from addons.infra.workers import (
     ENV,
+    Batch,
     Hub,
     RemoteWriter,
     WorkerRole,
     apply_batch,
-    encode_batch,
     role_from_env,
 )
 from addons.runner import without_set
@@ -32,6 +32,9 @@ class Sink:
         self.critical: list[object] = []
         self.counts: Counter[TrafficKey] = Counter()
         self.dropped: Counter[int] = Counter()
+        self.usage: set[tuple[object, ...]] = set()
+        self.home_blocks: Counter[tuple[object, ...]] = Counter()
+        self.devices: dict[str, int] = {}
 
     def add_incident(self, i):  # type: ignore[no-untyped-def]
         self.incidents.append(i)
@@ -46,6 +49,15 @@ class Sink:
     def note_dropped(self, hour, n):  # type: ignore[no-untyped-def]
         self.dropped[hour] += n
 
+    def add_usage(self, *key):  # type: ignore[no-untyped-def]
+        self.usage.add(key)
+
+    def count_home_block(self, *key):  # type: ignore[no-untyped-def]
+        self.home_blocks[key] += 1
+
+    def seen_device(self, address, ts):  # type: ignore[no-untyped-def]
+        self.devices[address] = ts
+
 
 def test_role_round_trip() -> None:
     role = WorkerRole(1, 4, Path("/tmp/x/workers.sock"), 1234)
@@ -57,11 +69,16 @@ def test_role_round_trip() -> None:
 
 def test_batch_round_trip_keeps_every_field() -> None:
     key = TrafficKey(1_700_000_000, "grade-3", "primary", "gambling", "block", "category")
-    line = encode_batch([incident()], [(critical(), report())], Counter({key: 7}), Counter({1_699_999_200: 2}))
+    batch = Batch([incident()], [(critical(), report())], Counter({key: 7}), Counter({1_699_999_200: 2}),
+                  {("2026-11-25", "an", "tiktok", 600)}, Counter({("2026-11-25", "an", "budget", "games"): 3}),
+                  {"192.168.1.20": 1_700_000_000})
     sink = Sink()
-    assert apply_batch(line, sink) == 2
+    assert apply_batch(batch.encode(), sink) == 2
     assert sink.incidents == [incident()] and sink.critical == [(critical(), report())]
     assert sink.counts == {key: 7} and sink.dropped == {1_699_999_200: 2}
+    assert sink.usage == {("2026-11-25", "an", "tiktok", 600)}
+    assert sink.home_blocks == {("2026-11-25", "an", "budget", "games"): 3}
+    assert sink.devices == {"192.168.1.20": 1_700_000_000}
 
 
 def test_without_set() -> None:
