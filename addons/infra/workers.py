@@ -10,7 +10,7 @@ maps the same compiled list index and uses the same CA.
 
 Followers send their incidents and traffic counts to the leader over a Unix
 socket in batches (`RemoteWriter`), and serve their metrics on a private
-loopback port that the leader's /metrics adds up (`core.promsum`).
+loopback port that the leader's /metrics adds up (addons/metrics.py).
 """
 
 from __future__ import annotations

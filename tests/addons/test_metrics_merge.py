@@ -1,6 +1,6 @@
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from addons.core.promsum import merge
+from addons.metrics import merge
 
 
 def exposition(requests: int, depth: int, started: float, seconds: list[float]) -> str:
