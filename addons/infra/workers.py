@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import astuple, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ..core.outbox import OutboxItem, OutboxKind
 from ..core.privacy import Incident, IncidentKind, Severity, TrafficKey
@@ -179,7 +179,7 @@ def _report(row: list[Any] | None) -> OutboxItem | None:
     return OutboxItem(str(oid), OutboxKind(kind), int(created), str(body))
 
 
-class Sink:
+class Sink(Protocol):
     """What the leader's writer offers (addons/infra/store.Writer)."""
 
     def add_incident(self, incident: Incident) -> bool: ...

@@ -114,27 +114,24 @@ def test_hours_budget_and_midnight(home_proxy) -> None:  # type: ignore[no-untyp
     assert curl(proxy.url, "http://www.roblox.com/", CHILD)[0] == 200
 
 
-def settled(url: str, client: str, reason: str, seconds: float = 5.0) -> tuple[int, dict[str, str], bytes]:
+def settled(proxy_url: str, url: str, client: str, reason: str,
+            seconds: float = 5.0) -> tuple[int, dict[str, str], bytes]:
     """The answer once every proxy worker has read the change (each reads every second)."""
     deadline = time.monotonic() + seconds
     while True:
-        status, headers, body = curl(*(PROXY_URL[0], url, client))
+        status, headers, body = curl(proxy_url, url, client)
         if headers.get("x-schoolgate-reason") == reason or time.monotonic() > deadline:
             return status, headers, body
         time.sleep(0.2)
 
 
-PROXY_URL: list[str] = [""]
-
-
 def test_pause_and_resume_within_seconds(home_proxy) -> None:  # type: ignore[no-untyped-def]
     proxy, clock, db = home_proxy
-    PROXY_URL[0] = proxy.url
     now = clock.set("2026-11-23T18:00")
     assert curl(proxy.url, "http://school.test/", CHILD)[0] == 200
     home_store.add_control(db, "pause", "bong", None, "parent", now)
     assert wait_status(proxy.url, "http://school.test/", CHILD, 403, deadline=5) < 3
-    status, headers, body = settled("http://school.test/", CHILD, "paused")
+    status, headers, body = settled(proxy.url, "http://school.test/", CHILD, "paused")
     assert headers["x-schoolgate-reason"] == "paused" and "Internet đang tạm dừng" in body.decode()
     assert curl(proxy.url, "http://school.test/", OTHER)[0] == 200
     home_store.end_controls(db, "pause", "bong", now)
@@ -150,7 +147,7 @@ def test_pause_and_resume_within_seconds(home_proxy) -> None:  # type: ignore[no
     home_store.add_control(db, "extend", "bong", 30, "parent", now)
     wait_status(proxy.url, "http://school.test/", CHILD, 200, deadline=5)
     clock.set("2026-11-23T22:16")
-    assert settled("http://school.test/", CHILD, "bedtime")[1]["x-schoolgate-reason"] == "bedtime"
+    assert settled(proxy.url, "http://school.test/", CHILD, "bedtime")[1]["x-schoolgate-reason"] == "bedtime"
 
 
 def test_a_broken_version_never_replaces_a_working_one(home_proxy) -> None:  # type: ignore[no-untyped-def]
