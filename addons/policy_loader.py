@@ -1,5 +1,11 @@
 """PolicyLoader: loads policies/ and blocklists/ into the runtime snapshot, and
-reloads them when they change, keeping the last good version on a bad edit."""
+reloads them when they change, keeping the last good version on a bad edit.
+
+The leader (or the only) proxy process validates the files and saves what it
+accepted (`data/policy-accepted.json`). The other proxy workers load that, not the
+files, so every worker runs the same policy even when a teacher saves twice in a
+second; and a worker (re)started while a file on disk is broken starts with the
+accepted policy instead of refusing to run."""
 
 from __future__ import annotations
 
@@ -18,12 +24,17 @@ from addons.core.errors import ConfigError, ConfigErrors
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.infra.files import tree_signature
+from addons.infra.files import signature as file_signature
 from addons.infra.loader import (
+    Accepted,
     ListFile,
     LoadResult,
+    accepted_path,
     build_index_file,
     ensure_data_dir,
     load_snapshot,
+    read_accepted,
+    save_accepted,
 )
 from addons.infra.sources import copies_signature
 from addons.infra.tasks import cancel, spawn
@@ -77,28 +88,80 @@ class PolicyLoader:
                 f"Cannot create the data directory {settings.data_path}: {e.strerror or e}. "
                 "Fix: set data_dir to a writable directory."
             ) from e
+        if self.runtime.follower:
+            self._follow(start=True)
+            return
         signature = _signature(settings)
         try:
             result = load_snapshot(settings)
         except ConfigErrors as e:
-            raise exceptions.OptionsError(
-                "schoolgate cannot start: the policy or lists have errors:\n" + str(e)
-            ) from e
+            result = self._start_with_accepted(e)
+            self._publish(result, signature, save=False)
+            self._refused(signature, str(e))
+            return
         self._publish(result, signature)
 
-    def _publish(self, result: LoadResult, signature: str) -> None:
+    def _start_with_accepted(self, error: ConfigErrors) -> LoadResult:
+        """A file on disk is broken at start: run the last accepted policy, if there is one."""
+        settings: Settings = self.runtime.settings
+        accepted = read_accepted(settings)
+        try:
+            if accepted is None:
+                raise error
+            result = load_snapshot(settings, texts=accepted.texts)
+        except ConfigErrors:
+            raise exceptions.OptionsError(
+                "schoolgate cannot start: the policy or lists have errors:\n" + str(error)) from error
+        logger.error("The policy on disk has errors, so schoolgate starts with the last policy that loaded "
+                     "(%s, from %s). Fix the file; it is loaded within seconds of the fix:\n%s", accepted.version,
+                     time.strftime("%Y-%m-%d %H:%M", time.localtime(accepted.loaded_at)), error)
+        return result
+
+    def _refused(self, signature: str, error: str) -> None:
+        self._signature = signature  # report a broken edit once, not every second
+        self.reload_failures += 1
+        self.runtime.stats.reload_failures += 1
+        self.last_error = error
+
+    def _publish(self, result: LoadResult, signature: str, save: bool = True) -> None:
         for w in result.warnings:
             logger.warning("%s", w)
         self.runtime.snapshot = result.snapshot
         self.runtime.stats.policy_loaded_at = time.time()
         self._signature = signature
         self.last_error = None
+        if save and not self.runtime.follower:
+            try:
+                save_accepted(self.runtime.settings, result, self.runtime.stats.policy_loaded_at)
+            except OSError as e:
+                logger.warning("Could not save the accepted policy for the other workers: %s", e)
         info = result.snapshot.info
         logger.info(
             "Policy %s loaded: %d groups, %d client ranges, %d categories, %d listed domains, %d URLs.",
             result.snapshot.version, info["groups"], info["clients"], info["categories"],
             info["domains"], info["urls"],
         )
+
+    def _follow(self, start: bool = False) -> bool:
+        """A follower: load the leader's accepted policy if it changed. True if published."""
+        settings: Settings = self.runtime.settings
+        path = accepted_path(settings)
+        signature = file_signature(path)
+        if not start and signature == self._signature:
+            return False
+        accepted: Accepted | None = read_accepted(settings)
+        try:
+            result = load_snapshot(settings, texts=accepted.texts if accepted else None)
+        except ConfigErrors as e:
+            if start:
+                raise exceptions.OptionsError(
+                    "schoolgate cannot start: the policy or lists have errors:\n" + str(e)) from e
+            self._signature = signature
+            self.last_error = str(e)
+            logger.error("Could not load the policy the leader accepted; the previous policy stays active:\n%s", e)
+            return False
+        self._publish(result, signature)
+        return True
 
     def running(self) -> None:
         self._task = spawn(self._watch(), name="schoolgate policy watcher")
@@ -114,6 +177,8 @@ class PolicyLoader:
 
     async def check_for_changes(self) -> bool:
         """Reload if any file changed. True if a new snapshot was published."""
+        if self.runtime.follower:
+            return await asyncio.to_thread(self._follow)
         settings: Settings = self.runtime.settings
         signature = await asyncio.to_thread(_signature, settings)
         if signature == self._signature:
@@ -121,17 +186,11 @@ class PolicyLoader:
         try:
             result = await asyncio.to_thread(load_snapshot, settings, None, build_in_process_if_big)
         except ConfigErrors as e:
-            self._signature = signature  # report a broken edit once, not every second
-            self.reload_failures += 1
-            self.runtime.stats.reload_failures += 1
-            self.last_error = str(e)
+            self._refused(signature, str(e))
             logger.error("Policy change refused; the previous policy stays active:\n%s", e)
             return False
         except Exception as e:  # an unexpected failure must not stop the watcher
-            self._signature = signature
-            self.reload_failures += 1
-            self.runtime.stats.reload_failures += 1
-            self.last_error = repr(e)
+            self._refused(signature, repr(e))
             logger.exception("Policy reload failed; the previous policy stays active.")
             return False
         self._publish(result, signature)

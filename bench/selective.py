@@ -124,9 +124,13 @@ async def phase(port: int, views: list[tuple[str, str]], connections: int, secon
 
 def start(base: Path, upstream: Upstream, mode: str) -> ProxyProcess:
     policies, blocklists = make_tree(base / mode)
+    p = policies / "lower-secondary.yaml"
+    text = p.read_text()
     if mode != "intercept":
-        p = policies / "lower-secondary.yaml"
-        p.write_text(p.read_text().replace("    safe_search: true", f"    tls: {mode}\n    safe_search: true", 1))
+        text = text.replace("    safe_search: true", f"    tls: {mode}\n    safe_search: true", 1)
+    # Games and social networks open all day, so the mix is the same whatever the hour of the run.
+    text = text.replace("games: {block_during: school-day}", "games: allow", 1)
+    p.write_text(text.replace("social_networks: {block_during: school-day}", "social_networks: allow", 1))
     return ProxyProcess([
         "--set", "listen_port=0", "--set", f"mode=upstream:{upstream.url}", "--set", "ssl_insecure=true",
         "--set", f"schoolgate_policies_dir={policies}", "--set", f"schoolgate_blocklists_dir={blocklists}",

@@ -75,6 +75,15 @@ def tree_signature(roots: Iterable[Path]) -> str:
     return h.hexdigest()
 
 
+def signature(path: Path) -> str:
+    """Changes whenever the file is replaced or modified ("" while it does not exist)."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return ""
+    return f"{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}"
+
+
 def display_path(path: Path) -> str:
     """A path as people should see it in messages: relative to the working directory if inside it."""
     try:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import fcntl
 import gzip
 import hashlib
+import json
 import logging
 import mmap
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,7 @@ class ListFile:
 class LoadResult:
     snapshot: Snapshot
     warnings: list[ConfigError]
+    texts: tuple[tuple[str, str], ...] = ()  # the policy files as compiled: (shown name, text)
 
 
 def read_text(path: Path, cap: int, errors: Collector, shown: str) -> str | None:
@@ -417,8 +419,13 @@ def load_policy_texts(settings: Settings, errors: Collector, skip: frozenset[Pat
 
 
 def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | None = None,
-                  builder: Builder | None = None, skip: frozenset[Path] = frozenset()) -> LoadResult:
-    """Everything or nothing: returns a complete snapshot or raises ConfigErrors."""
+                  builder: Builder | None = None, skip: frozenset[Path] = frozenset(),
+                  texts: Sequence[tuple[str, str]] | None = None) -> LoadResult:
+    """Everything or nothing: returns a complete snapshot or raises ConfigErrors.
+
+    `texts` replaces the files of policies/ (the accepted policy, see `save_accepted`);
+    the lists are always read from blocklists/ and the data directory.
+    """
     errors = Collector()
     categories, categories_text = load_categories(settings, errors)
     index, list_key = (None, "")
@@ -427,7 +434,8 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
         sources = load_sources(settings, categories, errors)
     if not errors.errors:
         index, list_key = load_lists(settings, categories, categories_text, sources, errors, builder)
-    texts = load_policy_texts(settings, errors, skip) + list(extra_policies or [])
+    if texts is None:
+        texts = load_policy_texts(settings, errors, skip) + list(extra_policies or [])
     parsed = []
     for shown, text in texts:
         data, errs = parse_yaml(text, shown)
@@ -477,7 +485,45 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     info["services"] = len(services)
     snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources),
                     phrases=phrases, engines=engines, passthrough=passthrough, hashes=hashes, services=services)
-    return LoadResult(snap, errors.warnings)
+    return LoadResult(snap, errors.warnings, tuple(texts))
+
+
+ACCEPTED_FILE = "policy-accepted.json"
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """The policy the leader last loaded without errors: what the other proxy workers
+    load, and what any worker starts with when a file on disk has an error since."""
+
+    version: str
+    loaded_at: float
+    texts: tuple[tuple[str, str], ...]
+    policies_dir: str  # where they were read from: another directory's files are never used instead
+
+
+def accepted_path(settings: Settings) -> Path:
+    return settings.data_path / ACCEPTED_FILE
+
+
+def save_accepted(settings: Settings, result: LoadResult, loaded_at: float) -> None:
+    data = {"version": result.snapshot.version, "loaded_at": loaded_at, "texts": [list(t) for t in result.texts],
+            "policies_dir": str(settings.policies_path.resolve())}
+    atomic_write(accepted_path(settings), json.dumps(data, ensure_ascii=False).encode(), mode=0o640)
+
+
+def read_accepted(settings: Settings) -> Accepted | None:
+    """None when there is none yet for this policies directory, or it is unreadable."""
+    try:
+        data = json.loads(accepted_path(settings).read_bytes())
+        texts = tuple((str(shown), str(text)) for shown, text in data["texts"])
+        accepted = Accepted(str(data["version"]), float(data["loaded_at"]), texts, str(data["policies_dir"]))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        logger.warning("Ignoring %s: %s", accepted_path(settings), e)
+        return None
+    return accepted if accepted.policies_dir == str(settings.policies_path.resolve()) else None
 
 
 def ensure_data_dir(settings: Settings) -> Path:

@@ -17,7 +17,7 @@ from addons.infra.clock import ENV
 from tests.browser.test_dashboard import sets, shot
 from tests.conftest import proxy_args
 from tests.e2e.test_proxy import curl
-from tests.e2e.test_reload import wait_status
+from tests.e2e.test_reload import wait_everywhere
 from tests.helpers.proxy import DashboardProcess, ProxyProcess
 from tests.helpers.upstream import free_port
 
@@ -97,7 +97,7 @@ def test_first_run_on_a_phone_in_vietnamese(browser, home) -> None:  # type: ign
     shot(page, "family-home-phone-vi")
 
     # Through the real proxy: the child's tablet is filtered, another device is not.
-    wait_status(proxy.url, "http://www.tiktok.com/", CHILD, 403, deadline=5)
+    wait_everywhere(proxy.url, "http://www.tiktok.com/", CHILD, 403, deadline=5)
     status, headers, body = curl(proxy.url, "http://www.tiktok.com/", CHILD)
     assert headers["x-schoolgate-reason"] == "service" and "Bố mẹ đã tắt TikTok" in body.decode()
     assert curl(proxy.url, "http://www.tiktok.com/", OTHER)[0] == 200
@@ -107,10 +107,10 @@ def test_first_run_on_a_phone_in_vietnamese(browser, home) -> None:  # type: ign
     # Pause and resume from the phone.
     page.locator("section.child button.pause").tap()
     page.wait_for_selector("text=Đang tạm dừng")
-    wait_status(proxy.url, "http://school.test/", CHILD, 403, deadline=5)
+    wait_everywhere(proxy.url, "http://school.test/", CHILD, 403, deadline=5)
     page.locator("section.child button.resume").tap()
     page.wait_for_selector("text=Đang dùng được")
-    wait_status(proxy.url, "http://school.test/", CHILD, 200, deadline=5)
+    wait_everywhere(proxy.url, "http://school.test/", CHILD, 200, deadline=5)
 
     # English is one tap away.
     page.goto(base + "/family?lang=en")

@@ -12,7 +12,7 @@ from addons.core.model import RequestView
 from addons.core.settings import Settings
 from addons.core.snapshot import Snapshot
 from addons.infra.loader import load_snapshot
-from tests.helpers.trees import make_tree
+from tests.helpers.trees import WEEKEND_NOON, make_tree
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def reason(snap: Snapshot, host: str, group: str = "grade-7", **content: object)
     g = snap.group(group)
     if content:
         g = replace(g, content=replace(g.content, **content))
-    verdict = snap.decide(RequestView(host, "/", "https", 443), g)
+    verdict = snap.decide(RequestView(host, "/", "https", 443), g, WEEKEND_NOON)
     return inspection_reason(host, g, verdict, snap.lists, snap.engines, bool(snap.phrases.count))
 
 
@@ -69,10 +69,10 @@ def test_group_url_rules(snap: Snapshot) -> None:
     g = snap.group("grade-7")
     prefix = replace(g, urls=(UrlRule("prefix games.test/shorts/", Origin("p.yaml", 3), host="games.test",
                                       path="/shorts/"),))
-    verdict = snap.decide(RequestView("www.games.test", "/", "https", 443), prefix)
+    verdict = snap.decide(RequestView("www.games.test", "/", "https", 443), prefix, WEEKEND_NOON)
     assert inspection_reason("www.games.test", prefix, verdict, snap.lists, snap.engines, True) == PATH_RULES
     regex = replace(g, urls=(UrlRule("regex /shorts/", Origin("p.yaml", 4), regex=re.compile("/shorts/")),))
-    verdict = snap.decide(RequestView("games.test", "/", "https", 443), regex)
+    verdict = snap.decide(RequestView("games.test", "/", "https", 443), regex, WEEKEND_NOON)
     assert inspection_reason("games.test", regex, verdict, snap.lists, snap.engines, True) == PATH_RULES
 
 

@@ -4,6 +4,7 @@ through a real proxy running in this process."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -31,9 +32,10 @@ async def test_enforcement_failure_blocks(settings: Settings, upstream, monkeypa
                                 termlog=False)
     task = asyncio.ensure_future(master.run())
     try:
-        ps = master.addons.get("proxyserver")
-        for _ in range(200):
-            if ps.listen_addrs():
+        ps, ec = master.addons.get("proxyserver"), master.addons.get("errorcheck")
+        for _ in range(400):
+            # Started: listening, and mitmproxy no longer treats a logged error as a failed start.
+            if ps.listen_addrs() and ec.logger not in logging.getLogger().handlers:
                 break
             await asyncio.sleep(0.05)
         port = ps.listen_addrs()[0][1]

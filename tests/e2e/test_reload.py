@@ -26,6 +26,26 @@ def wait_status(proxy_url: str, url: str, source: str, want: int, deadline: floa
         time.sleep(0.05)
 
 
+def wait_everywhere(proxy_url: str, url: str, source: str, want: int, deadline: float,
+                    hold: float = 1.5) -> None:
+    """Until every proxy worker answers `want`: all answers of the last `hold` seconds
+    did (each worker reads a change within a second); fails after `deadline` seconds."""
+    start = time.monotonic()
+    since = None
+    while True:
+        status = curl(proxy_url, url, source)[0]
+        now = time.monotonic()
+        if status != want:
+            since = None
+        elif since is None:
+            since = now
+        elif now - since >= hold:
+            return
+        if now - start > deadline:
+            raise AssertionError(f"{url} still answers {status} on some worker, expected {want} from all")
+        time.sleep(0.05)
+
+
 def test_edit_applies_within_two_seconds_and_bad_edit_is_refused(start_proxy, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     # The product's default reload interval (1 s), not a test-only speed-up.
     proxy = start_proxy(settings=replace(settings, reload_interval=1.0))

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import shutil
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_POLICIES = ROOT / "policies"
 SHIPPED_BLOCKLISTS = ROOT / "blocklists"
 
+# A Saturday noon: outside the shipped `school-day` schedule (games and social
+# networks open for grade 7), so that a decision does not depend on when the test runs.
+WEEKEND_NOON = datetime(2026, 11, 21, 12, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+
 # Loopback addresses the end-to-end tests send from (curl --interface 127.0.0.N).
+
 CLIENTS_YAML = """\
 clients:
   - {network: 127.0.0.3/32, group: grade-3, name: "Lớp 3A"}

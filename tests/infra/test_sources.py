@@ -13,6 +13,7 @@ from addons.infra.loader import load_snapshot
 from addons.infra.signing import generate, sign
 from addons.infra.sources import copies, read_status, update_source
 from tests.helpers.listserver import ListServer
+from tests.helpers.trees import WEEKEND_NOON
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def src(url: str, fmt: SourceFormat = SourceFormat.AUTO, category: str = "gambli
 
 def decide(settings: Settings, host: str, group: str = "grade-7"):  # type: ignore[no-untyped-def]
     snap = load_snapshot(settings).snapshot
-    return snap.decide(RequestView(host), snap.group(group))
+    return snap.decide(RequestView(host), snap.group(group), WEEKEND_NOON)
 
 
 def write_sources(settings: Settings, text: str) -> None:
