@@ -54,6 +54,7 @@ CLIENT = "127.0.0.7"  # grade 7 (lower secondary) in CLIENTS_YAML
 TOGGLE = "lesson-toggle.soak.test"  # denied and allowed in turn by the teacher's file
 ARTICLE_HOST = "bao-tin-tuc.soak.test"
 MB = 1024 * 1024
+RAMP = 30.0  # seconds to reach the full rate
 
 
 def article() -> bytes:
@@ -90,6 +91,7 @@ class Tally:
     examples: list[str] = field(default_factory=list)
     in_flight: int = 0
     skipped: int = 0  # not started because too many were still waiting (counts as an error)
+    latencies: list[float] = field(default_factory=list)
 
     def error(self, kind: str, detail: str) -> None:
         self.errors[kind] += 1
@@ -151,8 +153,10 @@ class Soak:
 
     async def view(self, url: str, want: int) -> None:
         self.tally.in_flight += 1
+        t0 = time.monotonic()
         try:
             status = await fetch(self.port, url, self.ctx, self.args.timeout)
+            self.tally.latencies.append(time.monotonic() - t0)
         except asyncio.TimeoutError:
             self.tally.error("timeout", url)
         except (OSError, asyncio.IncompleteReadError, ssl.SSLError, ValueError, IndexError) as e:
@@ -165,9 +169,10 @@ class Soak:
             self.tally.done += 1
 
     async def load(self, until: float) -> None:
-        interval = 1.0 / self.args.rate
+        """The fixed rate, reached over the first `RAMP` seconds (as a school's morning)."""
         tasks: set[asyncio.Task[None]] = set()
         start, i = time.monotonic(), 0
+        next_at = start
         while time.monotonic() < until:
             if self.tally.in_flight >= self.args.concurrency:
                 self.tally.skipped += 1
@@ -178,7 +183,9 @@ class Soak:
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             i += 1
-            await asyncio.sleep(max(0.0, start + i * interval - time.monotonic()))
+            ramp = min(1.0, 0.2 + 0.8 * (time.monotonic() - start) / RAMP)
+            next_at += 1.0 / (self.args.rate * ramp)
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
         if tasks:
             await asyncio.wait(tasks, timeout=self.args.timeout + 5)
 
@@ -274,6 +281,9 @@ async def run(args: argparse.Namespace, proxy: ProxyProcess, server: ListServer,
     print(f"duration        {elapsed / 60:.1f} min, {args.workers} workers, target {args.rate:.0f} views/s")
     print(f"page views      {t.done} ({t.done / elapsed:.1f}/s), errors {errors}"
           + (f": {dict(t.errors)}" if errors else ""))
+    lat = sorted(t.latencies) or [0.0]
+    print(f"latency         p50 {1000 * lat[len(lat) // 2]:.0f} ms, p99 {1000 * lat[int(len(lat) * 0.99)]:.0f} ms, "
+          f"max {1000 * lat[-1]:.0f} ms (a new connection per page view)")
     print(f"policy edits    {len(applied)} applied on every worker, "
           f"median {sorted(applied)[len(applied) // 2] if applied else 0:.1f} s, max {max(applied, default=0):.1f} s")
     print(f"list refreshes  {len(picked_up)} new domains blocked after the update, "
