@@ -17,8 +17,24 @@ from dataclasses import replace
 from pathlib import Path
 
 from mitmproxy import certs, exceptions, hooks, options
-from mitmproxy.tools.dump import DumpMaster
+from mitmproxy.addons import (
+    block,
+    core,
+    default_addons,
+    disable_h2c,
+    dns_resolver,
+    errorcheck,
+    next_layer,
+    proxyauth,
+    proxyserver,
+    strip_dns_https_records,
+    tlsconfig,
+    update_alt_svc,
+    upstream_auth,
+)
+from mitmproxy.master import Master
 
+from addons.chain import Chain
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.infra.workers import (
@@ -33,6 +49,16 @@ from addons.infra.workers import (
 from addons.schoolgate import make_addons
 
 logger = logging.getLogger(__name__)
+
+# mitmproxy's own addons that `schoolgate run` keeps (docs/performance.md). Left out:
+# replay, saving flows, map/modify rules, sticky cookies, anticache, its blocklist,
+# its onboarding app (schoolgate answers its own reserved host), console commands.
+# `mitmdump -s addons/schoolgate.py` still has all of them.
+MITMPROXY_ADDONS = (
+    core.Core, block.Block, strip_dns_https_records.StripDnsHttpsRecords, disable_h2c.DisableH2C,
+    proxyauth.ProxyAuth, proxyserver.Proxyserver, dns_resolver.DnsResolver, next_layer.NextLayer,
+    tlsconfig.TlsConfig, upstream_auth.UpstreamAuth, update_alt_svc.UpdateAltSvc,
+)
 
 CA_BASENAME = "mitmproxy"  # mitmproxy's tlsconfig looks for <confdir>/mitmproxy-ca.pem
 
@@ -66,10 +92,13 @@ def unknown_options_message(opts: options.Options) -> str:
 
 
 async def build_master(settings: Settings, sets: Sequence[str], runtime: Runtime,
-                       termlog: bool = True, argv: Sequence[str] = ()) -> DumpMaster:
+                       termlog: bool = True, argv: Sequence[str] = ()) -> Master:
     """A configured master, not yet running. Raises OptionsError on any bad option."""
     opts = options.Options()
-    master = DumpMaster(opts, with_termlog=termlog, with_dumper=False)
+    master = Master(opts, with_termlog=termlog)
+    # Only the mitmproxy addons a filtering proxy uses: every addon in mitmproxy's chain
+    # is called for every event of every request, whether or not it has that hook.
+    master.addons.add(*[a for a in default_addons() if isinstance(a, MITMPROXY_ADDONS)], errorcheck.ErrorCheck())
     confdir = Path(set_value(sets, "confdir") or settings.ca_path).expanduser()
     ensure_ca(confdir, settings.school_name)
     opts.update(
@@ -78,19 +107,16 @@ async def build_master(settings: Settings, sets: Sequence[str], runtime: Runtime
         confdir=str(confdir),
         # Never contact a site before deciding on it (blocked hosts stay uncontacted).
         connection_strategy="lazy",
-        # schoolgate answers its own reserved host (CA, install steps); not mitmproxy's mitm.it.
-        onboarding=False,
     )
     opts.update_defer(**{k: v for k, v in settings.as_options().items() if k.startswith("schoolgate_")})
     opts.set(*sets, defer=True)
-    chain = make_addons(runtime, argv)
-    master.addons.add(*chain)
+    chain = Chain(make_addons(runtime, argv))  # one addon for mitmproxy to call (addons/chain.py)
+    master.addons.add(chain)
     if opts.deferred:
         raise exceptions.OptionsError(unknown_options_message(opts))
     # Addons added to a master get configure only on later option changes; give ours
     # the full configuration now, in chain order, as mitmproxy's script loader does.
-    for addon in chain:
-        master.addons.invoke_addon_sync(addon, hooks.ConfigureHook(set(opts.keys())))
+    master.addons.invoke_addon_sync(chain, hooks.ConfigureHook(set(opts.keys())))
     return master
 
 

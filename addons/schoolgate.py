@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from addons.blockpage import BlockPage
+from addons.chain import Chain
 from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
 from addons.downloads import FileTypes
@@ -54,4 +55,4 @@ def make_addons(runtime: Runtime, argv: Sequence[str] = ()) -> list[Any]:
     ]
 
 
-addons = make_addons(Runtime())
+addons = [Chain(make_addons(Runtime()))]

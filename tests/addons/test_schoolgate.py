@@ -8,5 +8,6 @@ def test_chain_order_is_the_contract() -> None:
                      "ClientIdentify",
                      "Enforce", "HomeRules", "PersonalInfo", "SafeSearch", "FileTypes", "ImageMatch", "PhraseScan",
                      "BlockPage", "SelftestProbe", "Workers", "IncidentLog", "Exporter", "Metrics"]
-    runtimes = {id(a.runtime) for a in addons}
+    assert len(addons) == 1  # one Chain (addons/chain.py)
+    runtimes = {id(a.runtime) for a in addons[0].parts}
     assert len(runtimes) == 1  # one shared Runtime for the mitmdump -s entry
