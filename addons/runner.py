@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import difflib
 import errno
+import functools
 import logging
+import os
 import shutil
 import signal
 import socket
@@ -38,6 +40,7 @@ from addons.chain import Chain
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.infra.workers import (
+    ENV,
     SOCKET_NAME,
     WorkerRole,
     default_workers,
@@ -45,7 +48,9 @@ from addons.infra.workers import (
     free_port,
     listen_with_reuse_port,
     role_from_env,
+    wait_for_leader,
 )
+from addons.infra.prefork import ForkedProcess, fork_worker
 from addons.schoolgate import make_addons
 
 logger = logging.getLogger(__name__)
@@ -171,6 +176,7 @@ def run(settings: Settings, sets: Sequence[str], config: str | None = None, work
     sets, argv = list(sets), list(argv)
     role = role_from_env()
     rundir: Path | None = None
+    forked: dict[int, ForkedProcess] = {}
     if role is None:
         count = workers or settings.workers or default_workers()
         if count > 1:
@@ -186,10 +192,21 @@ def run(settings: Settings, sets: Sequence[str], config: str | None = None, work
                 return 1
             rundir = Path(tempfile.mkdtemp(prefix="schoolgate-"))  # private (0700) for the workers' socket
             role = WorkerRole(0, count, rundir / SOCKET_NAME)
+            # Before any thread or event loop: forked followers share the imported code
+            # with the leader (addons/infra/prefork.py). They wait for the leader's start.
+            for index in range(1, count):
+                env = {ENV: WorkerRole(index, count, role.socket, os.getpid()).encode()}
+                proc = fork_worker(functools.partial(run_follower, argv), env)
+                if proc is not None:
+                    forked[index] = proc
     dashboard = start_dashboard(settings, sets, config) if role is None or role.leader else None
     try:
-        return _run(settings, sets, role, argv)
+        return _run(settings, sets, role, argv, forked)
     finally:
+        for proc in forked.values():  # only if the leader stopped before taking charge of them
+            if proc.poll() is None:
+                proc.terminate()
+                proc.wait(10)
         if dashboard is not None:
             dashboard.terminate()
             try:
@@ -200,7 +217,16 @@ def run(settings: Settings, sets: Sequence[str], config: str | None = None, work
             shutil.rmtree(rundir, ignore_errors=True)
 
 
-def _run(settings: Settings, sets: Sequence[str], role: WorkerRole | None = None, argv: Sequence[str] = ()) -> int:
+def run_follower(argv: Sequence[str]) -> int:
+    """In a forked worker: the same `schoolgate` command line, run as a follower (its
+    role is in its environment)."""
+    from addons.cli import main
+
+    return main(list(argv))
+
+
+def _run(settings: Settings, sets: Sequence[str], role: WorkerRole | None = None, argv: Sequence[str] = (),
+         forked: dict[int, ForkedProcess] | None = None) -> int:
     async def main() -> int:
         logging.getLogger().setLevel(logging.INFO)
         for noisy in ("hpack", "asyncio", "quic"):
@@ -210,10 +236,12 @@ def _run(settings: Settings, sets: Sequence[str], role: WorkerRole | None = None
         logging.getLogger("mitmproxy.proxy.server").setLevel(logging.ERROR)
         runtime = Runtime()
         runtime.role = role
+        runtime.forked = forked or {}
         if role is not None:
             listen_with_reuse_port()
             if role.follower:
                 die_with_parent(role.leader_pid)
+                await wait_for_leader(role)  # forked at start: the leader loads the policy first
         try:
             master = await build_master(settings, sets, runtime, argv=argv)
         except exceptions.OptionsError as e:

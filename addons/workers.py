@@ -29,7 +29,7 @@ class Workers:
         self.hub = Hub(role.socket, lambda: self.runtime.writer)
         await self.hub.start()
         self.runtime.worker_hub = self.hub
-        self.followers = Followers(role, follower_command(self.argv))
+        self.followers = Followers(role, follower_command(self.argv), started=self.runtime.forked)
         self.followers.start()
         followers = self.followers
         self.runtime.stats.gauges["workers_alive"] = lambda: 1 + followers.alive

@@ -94,6 +94,7 @@ class Runtime:
         # `schoolgate run --workers N`: which process this is (infra.workers.WorkerRole); None when alone.
         self.role: Any = None
         self.worker_hub: Any = None  # in the leader: the followers' channel (their metrics ports)
+        self.forked: dict[int, Any] = {}  # in the leader: followers forked at start (infra.prefork)
         self.home_clients: dict[str, str] = {}  # home profile: a child's device address → the child's level group
         # The store's writer, published by IncidentLog (in a follower: the channel to the leader's).
         self.writer: Any = None

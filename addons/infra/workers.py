@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from ..core.outbox import OutboxItem, OutboxKind
 from ..core.privacy import Incident, IncidentKind, Severity, TrafficKey
 from .tasks import cancel, spawn
+from .prefork import ForkedProcess
 
 logger = logging.getLogger(__name__)
 
@@ -114,6 +115,17 @@ def die_with_parent(parent: int) -> None:
         return
     if os.getppid() != parent:  # the leader died before prctl took effect
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+async def wait_for_leader(role: WorkerRole) -> None:
+    """Until the leader has loaded its policy and opened the followers' channel (if the
+    leader dies meanwhile, die_with_parent ends this process)."""
+    waited = 0.0
+    while not role.socket.exists():
+        await asyncio.sleep(0.05)
+        waited += 0.05
+        if abs(waited - 30.0) < 0.025:
+            logger.info("Proxy worker %d is waiting for the first worker to start.", role.index + 1)
 
 
 def free_port(host: str) -> int:
@@ -274,11 +286,13 @@ class Hub:
 class Followers:
     """Starts the followers, restarts one that dies, stops them all at the end."""
 
-    def __init__(self, role: WorkerRole, command: Sequence[str], env: dict[str, str] | None = None):
+    def __init__(self, role: WorkerRole, command: Sequence[str], env: dict[str, str] | None = None,
+                 started: dict[int, ForkedProcess] | None = None):
         self.role = role
         self.command = list(command)
         self.env = {**os.environ, **(env or {})}
-        self.procs: dict[int, subprocess.Popen[bytes]] = {}
+        self.started = dict(started or {})  # forked at start-up (prefork); restarts are new processes
+        self.procs: dict[int, subprocess.Popen[bytes] | ForkedProcess] = {}
         self.restarts: Counter[int] = Counter()
         self._task: asyncio.Task[Any] | None = None
         self._stopping = False
@@ -289,6 +303,10 @@ class Followers:
         self._task = spawn(self._watch(), name="schoolgate worker supervisor")
 
     def _spawn(self, index: int) -> None:
+        forked = self.started.pop(index, None)
+        if forked is not None and forked.poll() is None:
+            self.procs[index] = forked
+            return
         role = WorkerRole(index, self.role.count, self.role.socket, os.getpid())
         self.procs[index] = subprocess.Popen(self.command, env={**self.env, ENV: role.encode()})
 

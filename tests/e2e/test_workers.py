@@ -66,6 +66,7 @@ def test_two_workers_share_the_port_the_writer_and_the_metrics(start_proxy, sett
     assert 'worker="' not in text.replace("schoolgate_worker_requests_total{worker=", "")  # no other per-worker series
     # The batch window is 30 s: SIGTERM makes the follower hand its incidents over first.
     assert proxy.stop() == 0
+    assert proxy.leftover == []  # the other worker (and the dashboard) stopped with the leader
     with sqlite3.connect(settings.db_path) as conn:
         assert conn.execute("SELECT count(*) FROM incidents WHERE reason = 'category'").fetchone()[0] == 40
 

@@ -17,6 +17,19 @@ SCHOOLGATE = [sys.executable, "-m", "addons.cli"]
 READY = re.compile(r"schoolgate proxy listening at http://([\d.]+):(\d+)")
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live processes (not zombies) in a process group."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
 class ProxyProcess:
     command = SCHOOLGATE + ["run"]
     ready = READY
@@ -29,12 +42,13 @@ class ProxyProcess:
         self.port = 0
         self.proc: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
+        self.leftover: list[int] = []  # processes of its group still running after it stopped
 
     def start(self, timeout: float = 30.0) -> ProxyProcess:
         self.proc = subprocess.Popen(
             self.command + self.args,
             cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, encoding="utf-8", errors="replace",
+            text=True, encoding="utf-8", errors="replace", start_new_session=True,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
@@ -84,6 +98,14 @@ class ProxyProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        deadline = time.monotonic() + 5
+        while (left := group_members(self.proc.pid)) and time.monotonic() < deadline:
+            time.sleep(0.05)  # workers and the dashboard stop with it
+        self.leftover = left
+        try:  # anything it left behind (its own group): a stuck child must not hang the tests
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
         self._reader.join(5)
         if self.proc.stdout:
             self.proc.stdout.close()
@@ -91,8 +113,18 @@ class ProxyProcess:
 
 
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(SCHOOLGATE + list(args), cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    """`schoolgate ARGS`; after `timeout` its whole process group is killed (a proxy's
+    workers and dashboard too), so a stuck command fails the test instead of hanging it."""
+    cmd = SCHOOLGATE + list(args)
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"}, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=10)
+        raise subprocess.TimeoutExpired(cmd, timeout, out, err) from None
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 class DashboardProcess(ProxyProcess):
