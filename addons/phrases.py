@@ -16,6 +16,7 @@ import concurrent.futures
 import logging
 import multiprocessing
 from collections import OrderedDict
+from typing import Any
 
 from mitmproxy import http
 from xxhash import xxh3_128_intdigest
@@ -53,6 +54,7 @@ class PhraseScan:
         self.runtime = runtime
         self._cache: OrderedDict[tuple[int, int], ScanResult] = OrderedDict()
         self._cache_version = ""
+        self._phrases: tuple[Any, ...] = ()  # the phrase lists the cache and the scan worker were built from
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.scanned = 0
         self.cache_hits = 0
@@ -110,9 +112,11 @@ class PhraseScan:
 
     async def scan(self, response: http.Response, snap: Snapshot) -> ScanResult:
         if snap.version != self._cache_version:
-            self._cache.clear()
             self._cache_version = snap.version
-            self._stop_pool()  # a new phrase list: the worker starts again with it
+            if snap.phrases.phrases != self._phrases:  # not on every policy edit: only new phrase lists
+                self._phrases = snap.phrases.phrases
+                self._cache.clear()
+                self._stop_pool()  # the worker starts again with the new lists
         settings: Settings = self.runtime.settings
         raw = response.content or b""  # decoded (gzip, br, zstd) by mitmproxy
         raw = raw[: settings.scan_max_bytes]  # a body without Content-Length may be longer

@@ -79,3 +79,28 @@ async def test_scanning_in_a_worker_process(chain: Chain) -> None:
     await chain.phrases.response(f)
     assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases._pool is not None
     chain.phrases.done()
+
+
+async def test_a_policy_edit_keeps_the_scan_worker_new_phrases_restart_it(chain: Chain) -> None:
+    from tests.addons.test_policy_loader import bump
+
+    chain.runtime.settings = replace(chain.runtime.settings, scan_workers=1)
+
+    async def scan(url: str) -> None:
+        f = chain.request(chain.flow(url, client="127.0.0.7"))
+        f.response = http.Response.make(200, GAMBLING_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+        chain.phrases.responseheaders(f)
+        await chain.phrases.response(f)
+
+    await scan("http://worker.test/")
+    pool = chain.phrases._pool
+    bump(chain.runtime.settings.policies_path / "local.yaml", "groups:\n  grade-7:\n    deny: [wiki.test]\n")
+    assert await chain.loader.check_for_changes()
+    await scan("http://worker.test/")
+    assert chain.phrases._pool is pool and chain.phrases.cache_hits == 1  # same lists: same worker, same cache
+    phrases = chain.runtime.settings.blocklists_path / "phrases" / "gambling.en.txt"
+    bump(phrases, phrases.read_text(encoding="utf-8") + "\n25 brand new phrase\n")
+    assert await chain.loader.check_for_changes()
+    await scan("http://worker.test/")
+    assert chain.phrases._pool is not pool and chain.phrases.cache_hits == 1  # new lists: scanned again
+    chain.phrases.done()
