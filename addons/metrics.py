@@ -27,8 +27,8 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
-from prometheus_client.samples import Sample
 from prometheus_client.registry import Collector
+from prometheus_client.samples import Sample
 
 from addons.core import __version__
 from addons.core.hashes import KINDS, ImageCheck

@@ -23,8 +23,8 @@ from addons.core.categories import Categories
 from addons.core.errors import ConfigError, ConfigErrors
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
-from addons.infra.files import tree_signature
 from addons.infra.files import signature as file_signature
+from addons.infra.files import tree_signature
 from addons.infra.loader import (
     Accepted,
     ListFile,

@@ -39,6 +39,7 @@ from mitmproxy.master import Master
 from addons.chain import Chain
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
+from addons.infra.prefork import ForkedProcess, fork_worker
 from addons.infra.workers import (
     ENV,
     SOCKET_NAME,
@@ -50,7 +51,6 @@ from addons.infra.workers import (
     role_from_env,
     wait_for_leader,
 )
-from addons.infra.prefork import ForkedProcess, fork_worker
 from addons.schoolgate import make_addons
 
 logger = logging.getLogger(__name__)

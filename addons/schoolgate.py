@@ -12,8 +12,8 @@ from addons.clients import ClientIdentify
 from addons.core.snapshot import Runtime
 from addons.downloads import FileTypes
 from addons.enforce import Enforce
-from addons.home import HomeRules
 from addons.export import Exporter
+from addons.home import HomeRules
 from addons.imagematch import ImageMatch
 from addons.incidents import IncidentLog
 from addons.lists import ListUpdater

@@ -111,7 +111,7 @@ async def phase(port: int, views: list[tuple[str, str]], connections: int, secon
             cursor[0] += 1
             try:
                 status = await asyncio.wait_for(view(port, host, path, ctx), 15)
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError) as e:
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError) as e:
                 errors.append(f"{host}: {e!r}")
                 continue
             if status != 200:

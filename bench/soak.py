@@ -44,6 +44,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from addons.infra.tasks import spawn  # noqa: E402
 from bench.compare import tree_memory  # noqa: E402
 from tests.helpers.listserver import ListServer  # noqa: E402
 from tests.helpers.proxy import ProxyProcess  # noqa: E402
@@ -157,7 +158,7 @@ class Soak:
         try:
             status = await fetch(self.port, url, self.ctx, self.args.timeout)
             self.tally.latencies.append(time.monotonic() - t0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.tally.error("timeout", url)
         except (OSError, asyncio.IncompleteReadError, ssl.SSLError, ValueError, IndexError) as e:
             self.tally.error(type(e).__name__, f"{url}: {e}")
@@ -179,7 +180,7 @@ class Soak:
                 self.tally.error("overload", f"{self.tally.in_flight} page views still waiting")
             else:
                 url, want = self.next_view(i)
-                task = asyncio.create_task(self.view(url, want))
+                task = spawn(self.view(url, want), name="page view")
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
             i += 1
@@ -196,7 +197,7 @@ class Soak:
         while time.monotonic() - t0 < within + 2:
             try:
                 status = await fetch(self.port, url, self.ctx, self.args.timeout)
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ssl.SSLError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ssl.SSLError):
                 status = 0
             now = time.monotonic()
             if status != want:

@@ -34,8 +34,8 @@ from typing import Any, Protocol
 
 from ..core.outbox import OutboxItem, OutboxKind
 from ..core.privacy import Incident, IncidentKind, Severity, TrafficKey
-from .tasks import cancel, spawn
 from .prefork import ForkedProcess
+from .tasks import cancel, spawn
 
 logger = logging.getLogger(__name__)
 
