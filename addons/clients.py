@@ -25,14 +25,12 @@ from mitmproxy import http
 from addons.core.model import CLIENT_KEY, SELFTEST_HEADER, SELFTEST_KEY, ClientInfo
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime, identify
-from addons.infra import accounts
+from addons.infra import accounts, signins
 from addons.infra.keys import selftest_token
 
 logger = logging.getLogger(__name__)
 
 AUTH_CACHE_SECONDS = 600
-FAILURES_ALLOWED = 5
-FAILURE_WINDOW = 900
 STAFF_GROUP = "staff"
 
 
@@ -41,7 +39,6 @@ class ClientIdentify:
         self.runtime = runtime
         self._token: str | None = None
         self._auth_cache: dict[str, tuple[str, float]] = {}  # sha256(header) → (group, expiry)
-        self._failures: dict[str, list[float]] = {}
 
     def running(self) -> None:
         settings: Settings = self.runtime.settings
@@ -85,11 +82,12 @@ class ClientIdentify:
 
     def _verified(self, flow: http.HTTPFlow, header: str, user: accounts.User | None) -> None:
         address = flow.client_conn.peername[0] if flow.client_conn.peername else ""
+        db = self.runtime.settings.db_path
         if user is None:
-            self._failures.setdefault(address, []).append(time.time())
+            signins.record_failure(db, address)  # counted over every proxy worker
             logger.warning("Proxy sign-in failed for %r.", _basic(header)[0])
             return
-        self._failures.pop(address, None)
+        signins.clear_failures(db, address)
         self._auth_cache[hashlib.sha256(header.encode()).hexdigest()] = (STAFF_GROUP, time.time() + AUTH_CACHE_SECONDS)
 
     def _proxy_auth(self, flow: http.HTTPFlow) -> None:
@@ -101,12 +99,9 @@ class ClientIdentify:
         address = flow.client_conn.peername[0] if flow.client_conn.peername else ""
         group = self._cached(flow, header)
         if group is None:
-            now = time.time()
-            recent = [t for t in self._failures.get(address, []) if now - t < FAILURE_WINDOW]
-            self._failures[address] = recent
             name, password = _basic(header)
-            user = accounts.authenticate(settings.db_path, name, password) if name and len(recent) < FAILURES_ALLOWED \
-                else None
+            blocked = signins.too_many_failures(settings.db_path, address)
+            user = accounts.authenticate(settings.db_path, name, password) if name and not blocked else None
             self._verified(flow, header, user)
             group = self._cached(flow, header)
         if group is None:

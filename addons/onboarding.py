@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 STAFF_GROUP = "staff"
-FAILURES_ALLOWED = 5
-FAILURE_WINDOW = 900
 CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'"
 
 
@@ -44,7 +42,6 @@ class Onboarding:
         env = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True)
         self.page = env.get_template("onboarding.html")
         self.signin_page = env.get_template("signin.html")
-        self._failures: dict[str, list[float]] = {}
 
     def _host(self) -> str:
         settings: Settings = self.runtime.settings
@@ -125,19 +122,18 @@ class Onboarding:
         settings: Settings = self.runtime.settings
         fields = dict(parse_qsl(flow.request.get_text(strict=False) or ""))
         now = time.time()
-        recent = [t for t in self._failures.get(address, []) if now - t < FAILURE_WINDOW]
-        if len(recent) >= FAILURES_ALLOWED:
+        if await asyncio.to_thread(signins.too_many_failures, settings.db_path, address, now):
             logger.warning("Sign-in on the reserved host refused: too many failures from one device.")
             flow.response = self._html(self.signin_page, 429, message="signin_too_many", signed=None)
             return
         user = await asyncio.to_thread(accounts.authenticate, settings.db_path, fields.get("name", ""),
                                        fields.get("password", ""))
         if user is None:
-            self._failures[address] = recent + [now]
+            await asyncio.to_thread(signins.record_failure, settings.db_path, address, now)
             logger.warning("Failed sign-in on the reserved host for %r.", fields.get("name", ""))
             flow.response = self._html(self.signin_page, 401, message="signin_failed", signed=None)
             return
-        self._failures.pop(address, None)
+        await asyncio.to_thread(signins.clear_failures, settings.db_path, address)
         expires = now + settings.signin_hours * 3600
         # In the store first, so that every proxy worker (and a restart) knows the device.
         await asyncio.to_thread(signins.add, settings.db_path, address, STAFF_GROUP, expires)

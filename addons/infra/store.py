@@ -230,6 +230,15 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             last_seen INTEGER NOT NULL
         );
     """),
+    # Failed staff sign-ins (reserved host and proxy authentication) per device, shared by
+    # every proxy worker so N workers do not allow N times the attempts; kept 15 minutes.
+    ("0011_signin_failures", """
+        CREATE TABLE signin_failures (
+            address TEXT NOT NULL,
+            at INTEGER NOT NULL
+        );
+        CREATE INDEX signin_failures_address ON signin_failures (address, at);
+    """),
 )
 
 

@@ -58,3 +58,15 @@ def test_home_profile_sends_parents_to_the_setup_page(chain: Chain) -> None:
     f.client_conn.sockname = ("192.168.1.1", 8080)
     asyncio.run(ob.request(f))
     assert (f.response.status_code, f.response.headers["Location"]) == (302, "http://192.168.1.1:8081/family/setup")
+
+
+def test_failed_sign_ins_are_limited_over_every_worker(chain: Chain) -> None:
+    settings = chain.runtime.settings
+    accounts.add_user(settings.db_path, "co-lan", "a long password", "teacher", ["grade-7"])
+    first, second = Onboarding(chain.runtime), Onboarding(chain.runtime)  # two proxy worker processes
+    for ob in (first, second, first, second, first):
+        assert serve(ob, chain, "http://schoolgate.local/signin", client="127.0.0.3", method="POST",
+                     body=b"name=x&password=y").response.status_code == 401
+    for ob in (first, second):
+        assert serve(ob, chain, "http://schoolgate.local/signin", client="127.0.0.3", method="POST",
+                     body=b"name=co-lan&password=a+long+password").response.status_code == 429
