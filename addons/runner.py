@@ -206,7 +206,10 @@ def run(settings: Settings, sets: Sequence[str], config: str | None = None, work
         for proc in forked.values():  # only if the leader stopped before taking charge of them
             if proc.poll() is None:
                 proc.terminate()
-                proc.wait(10)
+                try:
+                    proc.wait(10)
+                except TimeoutError:
+                    proc.kill()
         if dashboard is not None:
             dashboard.terminate()
             try:

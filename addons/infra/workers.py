@@ -120,11 +120,11 @@ def die_with_parent(parent: int) -> None:
 async def wait_for_leader(role: WorkerRole) -> None:
     """Until the leader has loaded its policy and opened the followers' channel (if the
     leader dies meanwhile, die_with_parent ends this process)."""
-    waited = 0.0
+    rounds = 0
     while not role.socket.exists():
         await asyncio.sleep(0.05)
-        waited += 0.05
-        if abs(waited - 30.0) < 0.025:
+        rounds += 1
+        if rounds == 600:  # 30 s: a first start may compile a large list index
             logger.info("Proxy worker %d is waiting for the first worker to start.", role.index + 1)
 
 
@@ -304,7 +304,7 @@ class Followers:
 
     def _spawn(self, index: int) -> None:
         forked = self.started.pop(index, None)
-        if forked is not None and forked.poll() is None:
+        if forked is not None:  # if it has already stopped, the watcher restarts it as usual
             self.procs[index] = forked
             return
         role = WorkerRole(index, self.role.count, self.role.socket, os.getpid())
