@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from addons.infra.tasks import spawn  # noqa: E402
-from bench.compare import tree_memory  # noqa: E402
+from bench.compare import tree, tree_memory  # noqa: E402
 from tests.helpers.listserver import ListServer  # noqa: E402
 from tests.helpers.proxy import ProxyProcess  # noqa: E402
 from tests.helpers.trees import CLIENTS_YAML  # noqa: E402
@@ -244,6 +244,20 @@ async def refresh_lists(soak: Soak, server: ListServer, until: float, picked_up:
             picked_up.append(took)
 
 
+def worker_pss(pid: int) -> list[int]:
+    """PSS of each proxy worker (not their scan and image-hash helpers), leader first."""
+    out = []
+    for p in sorted(tree(pid)):
+        try:
+            if b"addons.cli" not in Path(f"/proc/{p}/cmdline").read_bytes():
+                continue
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        out += [int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")]
+    return out
+
+
 async def sample(soak: Soak, pid: int, t0: float, until: float, samples: list[tuple[float, int, int, int]],
                  upstream: Upstream) -> None:
     last_done = 0
@@ -256,7 +270,8 @@ async def sample(soak: Soak, pid: int, t0: float, until: float, samples: list[tu
         samples.append((t, pss, rss, done))
         errors = sum(soak.tally.errors.values())
         print(f"  {t / 60:6.1f} min  {(done - last_done) / soak.args.sample_every:6.1f} views/s  "
-              f"errors {errors:4d}  PSS {pss / MB:7.1f} MB  RSS {rss / MB:7.1f} MB", flush=True)
+              f"errors {errors:4d}  PSS {pss / MB:7.1f} MB  RSS {rss / MB:7.1f} MB  "
+              f"(proxy workers {' + '.join(f'{m / MB:.0f}' for m in worker_pss(pid))} MB)", flush=True)
         last_done = done
 
 
