@@ -45,6 +45,10 @@ RELOAD_OPTIONS = {"schoolgate_policies_dir", "schoolgate_blocklists_dir", "schoo
                   "schoolgate_timezone", "schoolgate_max_list_errors"}
 
 
+def cannot_start(error: ConfigErrors) -> exceptions.OptionsError:
+    return exceptions.OptionsError("schoolgate cannot start: the policy or lists have errors:\n" + str(error))
+
+
 def _signature(settings: Settings) -> str:
     return tree_signature([settings.policies_path, settings.blocklists_path]) + copies_signature(settings)
 
@@ -101,8 +105,7 @@ class PolicyLoader:
                 raise error
             result = load_snapshot(settings, texts=accepted.texts)
         except ConfigErrors:
-            raise exceptions.OptionsError(
-                "schoolgate cannot start: the policy or lists have errors:\n" + str(error)) from error
+            raise cannot_start(error) from error
         logger.error("The policy on disk has errors, so schoolgate starts with the last policy that loaded "
                      "(%s, from %s). Fix the file; it is loaded within seconds of the fix:\n%s", accepted.version,
                      time.strftime("%Y-%m-%d %H:%M", time.localtime(accepted.loaded_at)), error)
@@ -145,8 +148,7 @@ class PolicyLoader:
             result = load_snapshot(settings, texts=accepted.texts if accepted else None)
         except ConfigErrors as e:
             if start:
-                raise exceptions.OptionsError(
-                    "schoolgate cannot start: the policy or lists have errors:\n" + str(e)) from e
+                raise cannot_start(e) from e
             self._signature = signature
             self.last_error = str(e)
             logger.error("Could not load the policy the leader accepted; the previous policy stays active:\n%s", e)

@@ -523,19 +523,22 @@ def tree_cpu(pid: int) -> float:
     return total / CLK
 
 
+def memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in bytes; (0, 0) once it is gone."""
+    try:
+        rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return rss, int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0, 0
+
+
 def tree_memory(pid: int) -> tuple[int, int]:
     """(RSS, PSS) of the tree in bytes."""
-    rss = pss = 0
-    for p in tree(pid):
-        try:
-            rss += int(Path(f"/proc/{p}/statm").read_text().split()[1]) * PAGE
-            for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    pss += int(line.split()[1]) * 1024
-                    break
-        except (OSError, ValueError, IndexError):
-            continue
-    return rss, pss
+    sizes = [memory(p) for p in tree(pid)]
+    return sum(r for r, _ in sizes), sum(p for _, p in sizes)
 
 
 def wait_port(

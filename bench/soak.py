@@ -45,7 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from addons.infra.tasks import spawn  # noqa: E402
-from bench.compare import tree, tree_memory  # noqa: E402
+from bench.compare import memory, tree, tree_memory  # noqa: E402
 from tests.helpers.listserver import ListServer  # noqa: E402
 from tests.helpers.proxy import ProxyProcess  # noqa: E402
 from tests.helpers.trees import CLIENTS_YAML  # noqa: E402
@@ -249,12 +249,10 @@ def worker_pss(pid: int) -> list[int]:
     out = []
     for p in sorted(tree(pid)):
         try:
-            if b"addons.cli" not in Path(f"/proc/{p}/cmdline").read_bytes():
-                continue
-            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            if b"addons.cli" in Path(f"/proc/{p}/cmdline").read_bytes():
+                out.append(memory(p)[1])
         except OSError:
             continue
-        out += [int(line.split()[1]) * 1024 for line in rollup.splitlines() if line.startswith("Pss:")]
     return out
 
 
