@@ -38,6 +38,7 @@ from addons.core.model import (
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
 from addons.infra.imagehash import LOW_QUALITY, exact_hashes, image_size, pdq_of, warm_up
+from addons.infra.memory import tuned_initializer
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class ImageMatch:
         if self._pool is None:
             self._pool = concurrent.futures.ProcessPoolExecutor(
                 max_workers=self.runtime.settings.image_hash_workers,
-                mp_context=multiprocessing.get_context("spawn"), initializer=warm_up)
+                mp_context=multiprocessing.get_context("spawn"), initializer=tuned_initializer, initargs=(warm_up,))
         return self._pool
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:

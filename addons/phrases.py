@@ -37,6 +37,7 @@ from addons.core.phrases import ScanResult, html_text, worker_init, worker_scan
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime, Snapshot
 from addons.flowutil import block
+from addons.infra.memory import tuned_initializer
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class PhraseScan:
             if self._pool is None:
                 self._pool = concurrent.futures.ProcessPoolExecutor(
                     max_workers=settings.scan_workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=worker_init, initargs=(snap.phrases.phrases,))
+                    initializer=tuned_initializer, initargs=(worker_init, snap.phrases.phrases))
             try:
                 result = await asyncio.get_running_loop().run_in_executor(
                     self._pool, worker_scan, raw, is_html, charset)

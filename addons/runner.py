@@ -36,6 +36,7 @@ from mitmproxy.addons import (
 )
 from mitmproxy.master import Master
 
+from addons.infra import memory
 from addons.chain import Chain
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
@@ -174,6 +175,7 @@ def run(settings: Settings, sets: Sequence[str], config: str | None = None, work
         argv: Sequence[str] = ()) -> int:
     """`schoolgate run`: one proxy process, or (workers > 1) the leader of several."""
     sets, argv = list(sets), list(argv)
+    memory.tune()  # before forking: the followers inherit the allocator's settings
     role = role_from_env()
     rundir: Path | None = None
     forked: dict[int, ForkedProcess] = {}

@@ -17,6 +17,7 @@ from addons.home import HomeRules
 from addons.imagematch import ImageMatch
 from addons.incidents import IncidentLog
 from addons.lists import ListUpdater
+from addons.memory import Memory
 from addons.metrics import Metrics
 from addons.onboarding import Onboarding
 from addons.overrides import OverrideWatcher
@@ -52,6 +53,7 @@ def make_addons(runtime: Runtime, argv: Sequence[str] = ()) -> list[Any]:
         IncidentLog(runtime),
         Exporter(runtime),
         Metrics(runtime),
+        Memory(runtime),
     ]
 
 

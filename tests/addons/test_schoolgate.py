@@ -7,7 +7,7 @@ def test_chain_order_is_the_contract() -> None:
     assert names == ["SchoolgateSettings", "PolicyLoader", "ListUpdater", "OverrideWatcher", "Onboarding", "TlsPolicy",
                      "ClientIdentify",
                      "Enforce", "HomeRules", "PersonalInfo", "SafeSearch", "FileTypes", "ImageMatch", "PhraseScan",
-                     "BlockPage", "SelftestProbe", "Workers", "IncidentLog", "Exporter", "Metrics"]
+                     "BlockPage", "SelftestProbe", "Workers", "IncidentLog", "Exporter", "Metrics", "Memory"]
     assert len(addons) == 1  # one Chain (addons/chain.py)
     runtimes = {id(a.runtime) for a in addons[0].parts}
     assert len(runtimes) == 1  # one shared Runtime for the mitmdump -s entry
