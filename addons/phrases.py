@@ -33,7 +33,7 @@ from addons.core.model import (
     Reason,
     Verdict,
 )
-from addons.core.phrases import ScanResult, html_text, worker_init, worker_scan
+from addons.core.phrases import ScanResult, worker_init, worker_scan
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime, Snapshot
 from addons.flowutil import block
@@ -141,11 +141,9 @@ class PhraseScan:
             except concurrent.futures.process.BrokenProcessPool:
                 logger.warning("The phrase-scanning worker stopped; scanning in the proxy until it restarts.")
                 self._stop_pool()
-                result = snap.phrases.scan_page(html_text(raw.decode(charset or "utf-8", "replace"))
-                                                if is_html else raw.decode(charset or "utf-8", "replace"))
+                result = snap.phrases.scan_body(raw, is_html, charset)
         else:
-            text = raw.decode(charset or "utf-8", "replace")
-            result = snap.phrases.scan_page(html_text(text) if is_html else text)
+            result = snap.phrases.scan_body(raw, is_html, charset)
         self.scanned += 1
         self._cache[key] = result
         if len(self._cache) > CACHE_SIZE:

@@ -139,10 +139,11 @@ def log(msg: str) -> None:
 # ----------------------------------------------------------------------------- install
 
 
-def ensure_tools() -> dict[str, str]:
-    """Install what is missing from Debian; returns notes (reasons for n/a)."""
-    missing = [pkg for binary, pkg in PACKAGES.items() if shutil.which(binary) is None]
-    if not Path("/usr/include/openssl/ssl.h").exists():
+def ensure_tools(packages: dict[str, str] | None = None) -> dict[str, str]:
+    """Install what is missing from Debian (all of PACKAGES, or `packages`); returns
+    notes (reasons for n/a)."""
+    missing = [pkg for binary, pkg in (packages or PACKAGES).items() if shutil.which(binary) is None]
+    if packages is None and not Path("/usr/include/openssl/ssl.h").exists():
         missing.append("libssl-dev")
     if missing:
         log(f"installing from Debian: {' '.join(missing)}")
@@ -164,6 +165,8 @@ def ensure_tools() -> dict[str, str]:
             if made_policy:
                 policy.unlink()
     notes: dict[str, str] = {}
+    if packages is not None:
+        return notes
     squid_v = subprocess.run(["squid", "-v"], capture_output=True, text=True).stdout
     if "--with-openssl" not in squid_v:
         notes["squid:https"] = (

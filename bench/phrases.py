@@ -1,37 +1,46 @@
 """Benchmark: proxy throughput with phrase scanning on a realistic 200 KB
 Vietnamese page, against the same proxy with scanning off, in one run.
 
-One schoolgate process; two client addresses: 127.0.0.7 (grade 7, scanning on)
-and 127.0.0.8 (a group inheriting grade 7 with `scan_pages: off`). The upstream
-serves a 200 KB news-like Vietnamese page (words from a real mix, a few weak
-phrases under the threshold). Two page modes:
+`schoolgate run` on the test tree; the bench's client address belongs to grade 7
+(scanning on) in one proxy and to a group inheriting grade 7 with
+`scan_pages: off` in the other. The upstream is nginx, serving a 200 KB
+news-like Vietnamese page (words from a real mix, a few weak phrases under the
+threshold); the load is wrk, keep-alive HTTP through the explicit proxy. Both
+are C programs, so the proxy and its scan process get nearly all of the CPU.
+Two page modes:
 
 - same:   the same page every time (the scan cache answers repeats)
-- unique: a different page every time (every response is scanned)
+- unique: a different page every time (nginx's sub_filter writes its
+          $request_id into each body), so every response is scanned
 
-A bounded asyncio load generator (C connections, D seconds per phase) drives
-keep-alive HTTP through the explicit proxy. Target (issue #6): scanning on at
-0.85 or better of scanning off. E2Guardian's own anchor on this kind of machine:
-0.35-0.65 of itself without phrase filtering.
+and each with 1 proxy worker (its scan process has the other core) and with
+one worker per core (scanning competes with the proxies for the CPU).
+Target (issue #6): scanning on at 0.85 or better of scanning off. E2Guardian's
+own anchor on this kind of machine: 0.35-0.65 of itself without phrase
+filtering. Bounded: each phase runs --seconds; loopback only.
 
-    .venv/bin/python bench/phrases.py [--seconds 12] [--connections 16]
+    .venv/bin/python bench/phrases.py [--seconds 12] [--connections 16] [--workers 1,2]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import json
 import os
 import random
+import re
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from compare import HERE as COMPARE_DIR  # noqa: E402
+from compare import ensure_tools, free_port, stop_tree, tree_cpu, wait_port  # noqa: E402
 
 from tests.helpers.proxy import ProxyProcess  # noqa: E402
 from tests.helpers.trees import make_tree  # noqa: E402
@@ -40,6 +49,37 @@ WORDS = ("học sinh giáo viên trường lớp bài tập kiểm tra toán vă
          "thời tiết hôm nay tin tức thể thao bóng đá kinh tế xã hội văn hoá du lịch sức khoẻ gia đình công nghệ "
          "điện thoại máy tính internet mạng xã hội trò chơi âm nhạc phim ảnh Hà Nội Thành phố Hồ Chí Minh Đà Nẵng "
          "Cần Thơ Huế chính phủ quốc hội bộ giáo dục kỳ thi tuyển sinh đại học điểm chuẩn học bổng").split()
+
+NGINX_CONF = """
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    charset utf-8;
+    etag off;
+    server {{
+        listen 127.0.0.1:{port};
+        add_header X-Upstream yes always;
+        location /same/ {{ alias {www}/; }}
+        location /unique/ {{
+            alias {www}/;
+            sub_filter '</body>' '<p>$request_id</p></body>';
+            sub_filter_once on;
+        }}
+    }}
+}}
+"""
 
 
 def make_page(rng: random.Random, size: int = 200_000) -> bytes:
@@ -57,107 +97,105 @@ def make_page(rng: random.Random, size: int = 200_000) -> bytes:
     return "".join(parts).encode()
 
 
-class Upstream(ThreadingHTTPServer):
-    daemon_threads = True
-    unique = False
-    page = b""
-    counter = 0
+def start_nginx(work: Path, page: bytes) -> tuple[subprocess.Popen[bytes], int]:
+    www = work / "www"
+    www.mkdir(parents=True)
+    (www / "page.html").write_bytes(page)
+    port = free_port()
+    (work / "nginx.conf").write_text(NGINX_CONF.format(dir=work, port=port, www=www))
+    proc = subprocess.Popen(["nginx", "-c", str(work / "nginx.conf"), "-p", str(work)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    wait_port("127.0.0.1", port, proc, 15, work / "error.log")
+    return proc, port
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: Upstream
-
-    def log_message(self, *a: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        body = self.server.page
-        if self.server.unique:
-            self.server.counter += 1
-            body = body.replace(b"</body>", b"<p>%d</p></body>" % self.server.counter)
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_CONNECT = do_GET
+def wrk(proxy_port: int, mix: Path, seconds: float, connections: int) -> dict[str, float]:
+    out = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds:g}s", "--timeout", "10s",
+         "-s", str(COMPARE_DIR / "mix.lua"), f"http://127.0.0.1:{proxy_port}/", "--", str(mix), "proxy"],
+        capture_output=True, text=True, timeout=seconds + 60)
+    m = re.search(r"^JSON (\{.*\})$", out.stdout, re.M)
+    if not m:
+        raise RuntimeError(f"no result from wrk: {out.stdout[-400:]} {out.stderr[-400:]}")
+    j = json.loads(m.group(1))
+    errors = j["err_connect"] + j["err_read"] + j["err_write"] + j["err_timeout"] + j["status5xx"] + j["filtered"]
+    return {"rps": j["requests"] / (j["duration_us"] / 1e6), "requests": j["requests"], "errors": errors,
+            "p50_ms": j["p50_us"] / 1000, "p99_ms": j["p99_us"] / 1000}
 
 
-async def client(proxy_port: int, source: str, deadline: float, counts: list[int], errors: list[str]) -> None:
-    try:
-        reader, writer = await asyncio.open_connection("127.0.0.1", proxy_port, local_addr=(source, 0))
-    except OSError as e:
-        errors.append(str(e))
-        return
-    i = 0
-    try:
-        while time.monotonic() < deadline:
-            i += 1
-            writer.write(f"GET http://news.test/article/{i} HTTP/1.1\r\nHost: news.test\r\n"
-                         "Accept: text/html\r\n\r\n".encode())
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head.split(b" ", 2)[1])
-            length = int(next(line.split(b":", 1)[1] for line in head.split(b"\r\n")
-                               if line.lower().startswith(b"content-length")))
-            await reader.readexactly(length)
-            if status != 200:
-                errors.append(f"status {status}")
-            counts[0] += 1
-    except (OSError, asyncio.IncompleteReadError, StopIteration) as e:
-        errors.append(repr(e))
-    finally:
-        writer.close()
+def measure(proxy: ProxyProcess, mix: Path, seconds: float, connections: int) -> dict[str, float]:
+    wrk(proxy.port, mix, 2, connections)  # warm up: connections, certificates, the scan process
+    assert proxy.proc is not None
+    cpu0 = tree_cpu(proxy.proc.pid)
+    r = wrk(proxy.port, mix, seconds, connections)
+    r["cpu_ms"] = 1000 * (tree_cpu(proxy.proc.pid) - cpu0) / max(1, r["requests"])
+    return r
 
 
-async def phase(port: int, source: str, seconds: float, connections: int) -> tuple[float, list[str]]:
-    counts, errors = [0], []  # type: ignore[var-annotated]
-    deadline = time.monotonic() + seconds
-    start = time.monotonic()
-    await asyncio.gather(*(client(port, source, deadline, counts, errors) for _ in range(connections)))
-    return counts[0] / (time.monotonic() - start), errors
+def start_proxy(base: Path, name: str, group: str, upstream: int, workers: int, *sets: str) -> ProxyProcess:
+    d = base / name
+    d.mkdir()
+    policies, blocklists = make_tree(d, clients=f"clients:\n  - {{network: 127.0.0.1/32, group: {group}}}\n")
+    (policies / "bench.yaml").write_text("groups:\n  grade-7-noscan: {inherits: grade-7, scan_pages: off}\n")
+    return ProxyProcess([
+        "--workers", str(workers),
+        "--set", "listen_port=0", "--set", f"mode=upstream:http://127.0.0.1:{upstream}",
+        "--set", f"schoolgate_policies_dir={policies}", "--set", f"schoolgate_blocklists_dir={blocklists}",
+        "--set", f"schoolgate_data_dir={d / 'data'}", "--set", "schoolgate_metrics_port=0",
+        "--set", "schoolgate_dashboard_port=0", *(a for s in sets for a in ("--set", s)),
+    ]).start(timeout=60)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=float, default=12)
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=12, help="seconds per phase (at most 120)")
     ap.add_argument("--connections", type=int, default=16)
+    ap.add_argument("--workers", default=f"1,{os.cpu_count() or 1}", help="proxy worker counts to run (default 1,cores)")
     args = ap.parse_args()
-    rng = random.Random(1)
-    page = make_page(rng)
-    upstream = Upstream(("127.0.0.1", 0), Handler)
-    upstream.page = page
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
+    args.seconds = min(args.seconds, 120)
+    worker_counts = sorted({max(1, int(w)) for w in args.workers.split(",")})
+    ensure_tools({"nginx": "nginx", "wrk": "wrk"})
+    page = make_page(random.Random(1))
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
-        clients = ("clients:\n  - {network: 127.0.0.7/32, group: grade-7}\n"
-                   "  - {network: 127.0.0.8/32, group: grade-7-noscan}\n")
-        policies, blocklists = make_tree(base, clients=clients)
-        (policies / "bench.yaml").write_text("groups:\n  grade-7-noscan: {inherits: grade-7, scan_pages: off}\n")
-        proxy = ProxyProcess([
-            "--set", "listen_port=0", "--set", f"mode=upstream:http://127.0.0.1:{upstream.server_address[1]}",
-            "--set", f"schoolgate_policies_dir={policies}", "--set", f"schoolgate_blocklists_dir={blocklists}",
-            "--set", f"schoolgate_data_dir={base / 'data'}", "--set", "schoolgate_metrics_port=0",
-        ]).start()
+        (base / "nginx").mkdir()
+        nginx, upstream = start_nginx(base / "nginx", page)
+        mixes = {}
+        for mode in ("same", "unique"):
+            mixes[mode] = base / f"{mode}.mix"
+            mixes[mode].write_text(f"news.test /{mode}/page.html\n")
+        print(f"page: {len(page):,} bytes of Vietnamese HTML; nginx upstream, wrk with {args.connections} "
+              f"connections, {args.seconds:g} s per phase; {os.cpu_count()} cores", flush=True)
         try:
-            print(f"page: {len(page):,} bytes of Vietnamese HTML; {args.connections} connections, "
-                  f"{args.seconds:.0f} s per phase; proxy pid {proxy.proc.pid if proxy.proc else '?'}")
-            results = {}
-            for mode in ("same", "unique"):
-                upstream.unique = mode == "unique"
-                asyncio.run(phase(proxy.port, "127.0.0.8", 2, args.connections))  # warm up
-                off, e1 = asyncio.run(phase(proxy.port, "127.0.0.8", args.seconds, args.connections))
-                on, e2 = asyncio.run(phase(proxy.port, "127.0.0.7", args.seconds, args.connections))
-                results[mode] = (off, on, len(e1) + len(e2))
+            for workers in worker_counts:
+                results: dict[tuple[str, str], dict[str, float]] = {}
+                for scan, group in (("off", "grade-7-noscan"), ("on", "grade-7")):
+                    proxy = start_proxy(base, f"w{workers}-{scan}", group, upstream, workers)
+                    try:
+                        for mode in ("same", "unique"):
+                            results[(mode, scan)] = measure(proxy, mixes[mode], args.seconds, args.connections)
+                            r = results[(mode, scan)]
+                            print(f"  {workers} worker(s), scanning {scan:3}, {mode:6} pages: {r['rps']:7.1f} req/s, "
+                                  f"{r['cpu_ms']:.1f} ms CPU per page, p50 {r['p50_ms']:.0f} ms, "
+                                  f"errors {r['errors']:.0f}", flush=True)
+                    finally:
+                        proxy.stop()
+                    time.sleep(1)
+                for mode in ("same", "unique"):
+                    rows.append((workers, mode, results[(mode, "off")], results[(mode, "on")]))
         finally:
-            proxy.stop()
-    print(f"\n{'pages':<8}{'scan off req/s':>16}{'scan on req/s':>16}{'ratio':>8}{'errors':>8}")
-    for mode, (off, on, errs) in results.items():
-        print(f"{mode:<8}{off:>16.1f}{on:>16.1f}{on / off:>8.2f}{errs:>8}")
-    print(f"target: ratio >= 0.85 (E2Guardian anchor 0.35-0.65); machine: {os.cpu_count()} cores")
+            stop_tree(nginx)
+    print(f"\n{'workers':<9}{'pages':<8}{'scan off req/s':>16}{'scan on req/s':>16}{'ratio':>8}"
+          f"{'CPU/page off':>14}{'on':>8}{'errors':>8}")
+    errors = 0
+    for workers, mode, off, on in rows:
+        errors += int(off["errors"] + on["errors"])
+        print(f"{workers:<9}{mode:<8}{off['rps']:>16.1f}{on['rps']:>16.1f}{on['rps'] / off['rps']:>8.2f}"
+              f"{off['cpu_ms']:>11.1f} ms{on['cpu_ms']:>5.1f} ms{off['errors'] + on['errors']:>8.0f}")
+    print("target: ratio >= 0.85 (E2Guardian anchor 0.35-0.65)")
+    return 1 if errors else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
