@@ -6,15 +6,14 @@ are binary or over the cap are streamed through without buffering.
 Which pages are scanned is the group's `scan_pages`: `uncategorised` (sites on
 no list, the default: known sites are decided by their category), `all`, or
 `off`. Results are cached by the body's hash, so a page many children load is
-scanned once. Scanning runs in a worker process (setting `scan_workers`), so a
-page being scanned never holds up the proxy's other connections."""
+scanned once. Scanning runs in a separate process (setting `scan_workers`,
+addons/infra/scanproc.py), so a page being scanned never holds up the proxy's
+other connections."""
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
-import multiprocessing
 from collections import OrderedDict
 from typing import Any
 
@@ -33,11 +32,11 @@ from addons.core.model import (
     Reason,
     Verdict,
 )
-from addons.core.phrases import ScanResult, worker_init, worker_scan
+from addons.core.phrases import ScanResult
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime, Snapshot
 from addons.flowutil import block
-from addons.infra.memory import tuned_initializer
+from addons.infra.scanproc import ScanProcess, ScanProcessGone
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,8 @@ class PhraseScan:
         self._cache: OrderedDict[tuple[int, int], ScanResult] = OrderedDict()
         self._cache_version = ""
         self._phrases: tuple[Any, ...] = ()  # the phrase lists the cache and the scan worker were built from
-        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._processes: list[ScanProcess] = []  # at most `scan_workers` (addons/infra/scanproc.py)
+        self._stopping: list[ScanProcess] = []  # stopped, not yet waited for
         self.scanned = 0
         self.cache_hits = 0
 
@@ -131,16 +131,12 @@ class PhraseScan:
         charset = ctype.partition("charset=")[2].split(";")[0].strip().strip('"')
         is_html = content_type(response) in ("text/html", "application/xhtml+xml", "text/xml")
         if settings.scan_workers > 0:
-            if self._pool is None:
-                self._pool = concurrent.futures.ProcessPoolExecutor(
-                    max_workers=settings.scan_workers, mp_context=multiprocessing.get_context("spawn"),
-                    initializer=tuned_initializer, initargs=(worker_init, snap.phrases.phrases))
+            process = self._process(settings.scan_workers, snap)
             try:
-                result = await asyncio.get_running_loop().run_in_executor(
-                    self._pool, worker_scan, raw, is_html, charset)
-            except concurrent.futures.process.BrokenProcessPool:
-                logger.warning("The phrase-scanning worker stopped; scanning in the proxy until it restarts.")
-                self._stop_pool()
+                result = await process.scan(raw, is_html, charset)
+            except ScanProcessGone:
+                logger.warning("The phrase-scanning process stopped; it starts again at the next page.")
+                self._drop(process)
                 result = snap.phrases.scan_body(raw, is_html, charset)
         else:
             result = snap.phrases.scan_body(raw, is_html, charset)
@@ -150,10 +146,25 @@ class PhraseScan:
             self._cache.popitem(last=False)
         return result
 
-    def _stop_pool(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
-            self._pool = None
+    def _process(self, count: int, snap: Snapshot) -> ScanProcess:
+        """The least busy scanning process, starting one if fewer than `count` run."""
+        self._stopping = [p for p in self._stopping if not p.reap()]
+        if len(self._processes) < count and all(p.pending for p in self._processes):
+            self._processes.append(ScanProcess(snap.phrases.phrases))
+        return min(self._processes, key=lambda p: p.pending)
 
-    def done(self) -> None:
+    def _drop(self, process: ScanProcess) -> None:
+        if process in self._processes:
+            self._processes.remove(process)
+            process.stop()
+            self._stopping.append(process)
+
+    def _stop_pool(self) -> None:
+        for process in list(self._processes):
+            self._drop(process)
+
+    async def done(self) -> None:
         self._stop_pool()
+        for process in self._stopping:
+            await asyncio.to_thread(process.reap, 5.0)
+        self._stopping = []

@@ -340,6 +340,7 @@ _worker_index: PhraseIndex = EMPTY
 def worker_init(phrases: tuple[Phrase, ...]) -> None:
     global _worker_index
     _worker_index = PhraseIndex(list(phrases))
+    _worker_index._fast_matcher()  # compiled now, not during the first page
 
 
 def worker_scan(raw: bytes, is_html: bool, charset: str) -> ScanResult:

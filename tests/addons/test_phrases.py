@@ -77,8 +77,30 @@ async def test_scanning_in_a_worker_process(chain: Chain) -> None:
     f.response = http.Response.make(200, GAMBLING_PAGE, {"Content-Type": "text/html; charset=utf-8"})
     chain.phrases.responseheaders(f)
     await chain.phrases.response(f)
-    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases._pool is not None
-    chain.phrases.done()
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and len(chain.phrases._processes) == 1
+    await chain.phrases.done()
+    assert chain.phrases._processes == [] and chain.phrases._stopping == []
+
+
+async def test_a_scan_process_that_dies_is_replaced_and_the_page_still_scanned(chain: Chain) -> None:
+    chain.runtime.settings = replace(chain.runtime.settings, scan_workers=1)
+
+    async def scan(url: str) -> http.HTTPFlow:
+        f = chain.request(chain.flow(url, client="127.0.0.7"))
+        f.response = http.Response.make(200, GAMBLING_PAGE + url.encode(), {"Content-Type": "text/html"})
+        chain.phrases.responseheaders(f)
+        await chain.phrases.response(f)
+        return f
+
+    await scan("http://one.test/")
+    first = chain.phrases._processes[0]
+    first.proc.kill()
+    first.proc.wait()
+    f = await scan("http://two.test/")  # scanned in the proxy this time
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases._processes == []
+    f = await scan("http://three.test/")  # and by a new process after that
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases._processes[0] is not first
+    await chain.phrases.done()
 
 
 async def test_a_policy_edit_keeps_the_scan_worker_new_phrases_restart_it(chain: Chain) -> None:
@@ -93,14 +115,14 @@ async def test_a_policy_edit_keeps_the_scan_worker_new_phrases_restart_it(chain:
         await chain.phrases.response(f)
 
     await scan("http://worker.test/")
-    pool = chain.phrases._pool
+    pool = chain.phrases._processes[0]
     bump(chain.runtime.settings.policies_path / "local.yaml", "groups:\n  grade-7:\n    deny: [wiki.test]\n")
     assert await chain.loader.check_for_changes()
     await scan("http://worker.test/")
-    assert chain.phrases._pool is pool and chain.phrases.cache_hits == 1  # same lists: same worker, same cache
+    assert chain.phrases._processes == [pool] and chain.phrases.cache_hits == 1  # same lists: same worker, same cache
     phrases = chain.runtime.settings.blocklists_path / "phrases" / "gambling.en.txt"
     bump(phrases, phrases.read_text(encoding="utf-8") + "\n25 brand new phrase\n")
     assert await chain.loader.check_for_changes()
     await scan("http://worker.test/")
-    assert chain.phrases._pool is not pool and chain.phrases.cache_hits == 1  # new lists: scanned again
-    chain.phrases.done()
+    assert chain.phrases._processes[0] is not pool and chain.phrases.cache_hits == 1  # new lists: scanned again
+    await chain.phrases.done()

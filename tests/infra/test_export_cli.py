@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 
 import pytest
 
 from addons.cli import main
 from addons.core.settings import Settings
+from addons.infra import export_cli
 from tests.addons.test_cli import sets
 
 
@@ -27,8 +29,12 @@ def test_status_without_a_department(settings: Settings, capsys: pytest.CaptureF
     assert "department_url is not set. Fix: set department_url and school_id" in capsys.readouterr().err
 
 
-def test_push_to_an_unreachable_department_keeps_the_export(settings: Settings,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_push_to_an_unreachable_department_keeps_the_export(settings: Settings, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    # Half past the hour: in the first minute of an hour the hour before is not yet
+    # settled (export.SETTLE_SECONDS) and nothing would be queued.
+    now = time.time() // 3600 * 3600 + 1800
+    monkeypatch.setattr(export_cli.time, "time", lambda: now)
     args = [*sets(settings), "--set", f"schoolgate_department_url=https://127.0.0.1:{closed_port()}",
             "--set", "schoolgate_school_id=79-TH-0001"]
     assert main(["export", "push", *args]) == 1
