@@ -36,10 +36,10 @@ from mitmproxy.addons import (
 )
 from mitmproxy.master import Master
 
-from addons.infra import memory
 from addons.chain import Chain
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime
+from addons.infra import memory
 from addons.infra.prefork import ForkedProcess, fork_worker
 from addons.infra.workers import (
     ENV,

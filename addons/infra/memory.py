@@ -5,18 +5,25 @@ A proxy worker allocates and frees page bodies (tens to hundreds of KB) all the
 time. When many requests are in flight at once (a burst, a slow upstream), the
 heap grows to hold them all; afterwards it is fragmented by the small objects
 allocated in between, so glibc cannot give the freed space back from the top,
-and the process keeps its high-water mark. Two things prevent that (Linux with
+and the process keeps its high-water mark. Three things prevent that (Linux with
 glibc only; elsewhere nothing changes):
 
+- a fixed mmap threshold of 256 KiB: glibc's default threshold ratchets up to
+  the size of the largest block freed so far (up to 32 MiB), after which even
+  multi-megabyte temporaries (a policy reload, a list file) come from the heap
+  and leave it fragmented; fixed, they are mappings of their own, unmapped when
+  freed. 256 KiB keeps page bodies up to that size in the heap, where they are
+  reused without page faults;
 - at most two allocator arenas per process, instead of eight per core: the
-  threads of the DNS resolver, the store and the scan pool each get their own
+  threads of the DNS resolver, the store and the image-hashing pool each get their own
   arena otherwise, each keeping its own high-water mark;
 - `malloc_trim(0)` once a minute in each worker (addons/memory.py), which
   returns whole free pages from inside the heap, not only from its top.
 
-A fixed mmap threshold (every large body its own mapping) was measured too: it
-returns memory at once, but costs 15-20% of the throughput on 200 KB pages in
-page faults, so it is not used.
+Measured (docs/performance.md, "Soak"): without a fixed threshold a worker's
+memory stepped up by 20 MB mid-run and stayed; a threshold of 128 KiB kept it
+flat but cost 15-20% of the throughput on 200 KB pages (a fresh mapping, and its
+page faults, for every copy of every body).
 
 `tune()` runs once at process start, before the leader forks its followers (who
 inherit the settings), and in the phrase-scanning and image-hashing processes.
@@ -29,7 +36,11 @@ import ctypes.util
 import sys
 from typing import Any
 
-M_ARENA_MAX = -8  # a mallopt() parameter, from glibc's malloc.h
+# mallopt() parameters, from glibc's malloc.h
+M_MMAP_THRESHOLD = -3
+M_ARENA_MAX = -8
+
+MMAP_THRESHOLD = 256 * 1024
 ARENA_MAX = 2
 
 _libc: Any = None
@@ -54,10 +65,11 @@ def _glibc() -> Any:
 
 
 def tune() -> bool:
-    """Limit the allocator's arenas for this process (and children it forks).
-    True if that was set."""
+    """Set the allocator's mmap threshold and arenas for this process (and the
+    children it forks). True if they were set."""
     lib = _glibc()
-    return lib is not None and lib.mallopt(M_ARENA_MAX, ARENA_MAX) == 1
+    return lib is not None and all(lib.mallopt(param, value) == 1 for param, value in (
+        (M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_ARENA_MAX, ARENA_MAX)))
 
 
 def trim() -> bool:
