@@ -20,10 +20,12 @@ glibc only; elsewhere nothing changes):
 - `malloc_trim(0)` once a minute in each worker (addons/memory.py), which
   returns whole free pages from inside the heap, not only from its top.
 
-Measured (docs/performance.md, "Soak"): without a fixed threshold a worker's
-memory stepped up by 20 MB mid-run and stayed; a threshold of 128 KiB kept it
-flat but cost 15-20% of the throughput on 200 KB pages (a fresh mapping, and its
-page faults, for every copy of every body).
+Measured (docs/performance.md, "Soak"): with all three and a threshold of
+128 KiB, every worker stayed flat for 30 minutes (+2.3% in all, against +14.5%
+before), but 128 KiB cost 15-20% of the throughput on 200 KB pages (a fresh
+mapping, and its page faults, for every copy of every body). With 256 KiB that
+cost is gone; in the runs since, one worker still stepped up by 20 MB once,
+which is not yet explained.
 
 `tune()` runs once at process start, before the leader forks its followers (who
 inherit the settings), and in the phrase-scanning and image-hashing processes.
