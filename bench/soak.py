@@ -315,6 +315,9 @@ async def run(args: argparse.Namespace, proxy: ProxyProcess, server: ListServer,
           f"{warm[0][0] / 60:.1f} min), {end_pss / MB:.1f} MB at the end (median of the last {window}), "
           f"max {max_pss / MB:.1f} MB: growth {100 * growth:+.1f}% (limit {100 * args.max_growth:.0f}%); "
           f"first to last sample {100 * single:+.1f}%; second half {slope / MB:+.2f} MB/min")
+    log = Path(tempfile.gettempdir()) / f"schoolgate-soak-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    log.write_text("\n".join(proxy.lines) + "\n", encoding="utf-8")
+    print(f"proxy log       {log} ({len(proxy.lines)} lines: reloads, list updates, warnings)")
     restarts = [line for line in proxy.lines if "stopped (exit" in line]
     if restarts:
         print(f"worker restarts {len(restarts)}: {restarts[:3]}")
