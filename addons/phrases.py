@@ -117,7 +117,7 @@ class PhraseScan:
             if snap.phrases.phrases != self._phrases:  # not on every policy edit: only new phrase lists
                 self._phrases = snap.phrases.phrases
                 self._cache.clear()
-                self._stop_pool()  # the worker starts again with the new lists
+                self._stop_processes()  # the worker starts again with the new lists
         settings: Settings = self.runtime.settings
         raw = response.content or b""  # decoded (gzip, br, zstd) by mitmproxy
         raw = raw[: settings.scan_max_bytes]  # a body without Content-Length may be longer
@@ -159,12 +159,12 @@ class PhraseScan:
             process.stop()
             self._stopping.append(process)
 
-    def _stop_pool(self) -> None:
+    def _stop_processes(self) -> None:
         for process in list(self._processes):
             self._drop(process)
 
     async def done(self) -> None:
-        self._stop_pool()
+        self._stop_processes()
         for process in self._stopping:
             await asyncio.to_thread(process.reap, 5.0)
         self._stopping = []

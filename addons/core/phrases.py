@@ -98,6 +98,19 @@ def _char_at(data: bytes, pos: int) -> str:
     return data[pos:pos + 4].decode("utf-8", "ignore")[:1]
 
 
+Entries = tuple[tuple[str, int], ...]  # (category, weight) of one phrase text
+
+
+def _grouped(items: list[tuple[str, Phrase]]) -> dict[str, Entries]:
+    """Each distinct text with the distinct (category, weight) pairs of its phrases."""
+    grouped: dict[str, list[tuple[str, int]]] = {}
+    for text, p in items:
+        entries = grouped.setdefault(text, [])
+        if (p.category, p.weight) not in entries:
+            entries.append((p.category, p.weight))
+    return {text: tuple(entries) for text, entries in grouped.items()}
+
+
 @dataclass(frozen=True)
 class Phrase:
     category: str
@@ -183,14 +196,9 @@ class PhraseIndex:
     def _build(items: list[tuple[str, Phrase]]) -> ahocorasick.Automaton | None:
         if not items:
             return None
-        grouped: dict[str, list[tuple[str, int]]] = {}
-        for text, p in items:
-            entries = grouped.setdefault(text, [])
-            if (p.category, p.weight) not in entries:
-                entries.append((p.category, p.weight))
         automaton = ahocorasick.Automaton()
-        for text, entries in grouped.items():
-            automaton.add_word(text, (len(text), tuple(entries)))
+        for text, entries in _grouped(items).items():
+            automaton.add_word(text, (len(text), entries))
         automaton.make_automaton()
         return automaton
 
@@ -265,9 +273,6 @@ class PhraseIndex:
         return self._fast  # type: ignore[return-value]
 
 
-Entries = tuple[tuple[str, int], ...]  # (category, weight) of one phrase text
-
-
 class _BytesMatcher:
     """Hyperscan databases equivalent to PhraseIndex's page automatons: `page` (every
     phrase as written) for text with non-ASCII letters, `ascii` (non-`~` phrases,
@@ -290,16 +295,12 @@ class _BytesMatcher:
 
     @staticmethod
     def _compile(items: list[tuple[str, Phrase]], flags: int) -> tuple[object, list[Entries]]:
-        grouped: dict[str, list[tuple[str, int]]] = {}
-        for text, p in items:
-            entries = grouped.setdefault(text, [])
-            if (p.category, p.weight) not in entries:
-                entries.append((p.category, p.weight))
+        grouped = _grouped(items)
         texts = list(grouped)
         db = hyperscan.Database()
         db.compile(expressions=[re.escape(t).encode("utf-8") for t in texts], ids=list(range(len(texts))),
                    elements=len(texts), flags=[flags] * len(texts))
-        return db, [tuple(grouped[t]) for t in texts]
+        return db, [grouped[t] for t in texts]
 
     def scan(self, data: bytes) -> ScanResult:
         db, entries = (self.ascii, self.ascii_entries) if data.isascii() else (self.page, self.page_entries)
