@@ -27,9 +27,12 @@ from addons.infra.files import signature as file_signature
 from addons.infra.files import tree_signature
 from addons.infra.loader import (
     Accepted,
+    IndexJob,
+    IndexNotBuilt,
     ListFile,
     LoadResult,
     accepted_path,
+    build_index,
     build_index_file,
     ensure_data_dir,
     load_snapshot,
@@ -68,7 +71,11 @@ class PolicyLoader:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self._task: asyncio.Task[Any] | None = None
+        self._build: asyncio.Task[Any] | None = None  # a changed list index compiling
+        self._failed_index: tuple[Path, str] | None = None  # (index, why) that did not compile
+        self._checking = asyncio.Lock()
         self._signature = ""
+        self._index_key = ""  # the list index the published snapshot maps
         self.reload_failures = 0
         self.last_error: str | None = None
 
@@ -103,7 +110,7 @@ class PolicyLoader:
         try:
             if accepted is None:
                 raise error
-            result = load_snapshot(settings, texts=accepted.texts)
+            result = load_snapshot(settings, texts=accepted.texts, index_key=accepted.index_key)
         except ConfigErrors:
             raise cannot_start(error) from error
         logger.error("The policy on disk has errors, so schoolgate starts with the last policy that loaded "
@@ -123,6 +130,7 @@ class PolicyLoader:
         self.runtime.snapshot = result.snapshot
         self.runtime.stats.policy_loaded_at = time.time()
         self._signature = signature
+        self._index_key = result.index_key
         self.last_error = None
         if save and not self.runtime.follower:
             try:
@@ -145,7 +153,8 @@ class PolicyLoader:
             return False
         accepted: Accepted | None = read_accepted(settings)
         try:
-            result = load_snapshot(settings, texts=accepted.texts if accepted else None)
+            result = load_snapshot(settings, texts=accepted.texts if accepted else None,
+                                   index_key=accepted.index_key if accepted else None)
         except ConfigErrors as e:
             if start:
                 raise cannot_start(e) from e
@@ -161,6 +170,7 @@ class PolicyLoader:
 
     async def done(self) -> None:
         await cancel(self._task)
+        await cancel(self._build)
 
     async def _watch(self) -> None:
         while True:
@@ -169,15 +179,40 @@ class PolicyLoader:
             await self.check_for_changes()
 
     async def check_for_changes(self) -> bool:
-        """Reload if any file changed. True if a new snapshot was published."""
+        """Reload if any file changed. True if a new snapshot was published.
+
+        When the lists changed, their index compiles in the background (seconds for
+        big lists) and the policy is loaded at once with the lists in force: a
+        teacher's edit never waits for a list update. `lists_settled` waits for it."""
         if self.runtime.follower:
             return await asyncio.to_thread(self._follow)
+        async with self._checking:
+            return await self._check()
+
+    async def lists_settled(self) -> bool:
+        """Wait for a list index being compiled and the reload after it. True if one was."""
+        if self._build is None:
+            return False
+        await asyncio.shield(self._build)
+        return True
+
+    async def _check(self) -> bool:
         settings: Settings = self.runtime.settings
         signature = await asyncio.to_thread(_signature, settings)
         if signature == self._signature:
             return False
+        list_error = None
         try:
-            result = await asyncio.to_thread(load_snapshot, settings, None, build_in_child_process)
+            try:
+                result = await asyncio.to_thread(load_snapshot, settings, defer_build=True)
+            except IndexNotBuilt as pending:
+                failed = self._failed_index
+                if failed is not None and failed[0] == pending.job.path:
+                    list_error = failed[1]  # reported when it failed; the lists in force stay
+                elif self._build is None:
+                    self._build = spawn(self._compile(pending.job), name="schoolgate list index")
+                # Until it is compiled: the changed policy with the lists in force.
+                result = await asyncio.to_thread(load_snapshot, settings, index_key=self._index_key)
         except ConfigErrors as e:
             self._refused(signature, str(e))
             logger.error("Policy change refused; the previous policy stays active:\n%s", e)
@@ -186,5 +221,34 @@ class PolicyLoader:
             self._refused(signature, repr(e))
             logger.exception("Policy reload failed; the previous policy stays active.")
             return False
-        self._publish(result, signature)
-        return True
+        current = self.runtime.snapshot
+        published = current is None or result.snapshot.version != current.version
+        if published:
+            self._publish(result, signature)
+        else:
+            self._signature = signature  # only the lists changed: published when compiled
+        self.last_error = list_error
+        return published
+
+    async def _compile(self, job: IndexJob) -> None:
+        t0 = time.monotonic()
+        try:
+            problems = await asyncio.to_thread(build_index, job, build_in_child_process)
+        except Exception as e:  # noqa: BLE001 - reported like a refused list
+            problems = [ConfigError("blocklists", None, f"the list index could not be built: {e!r}",
+                                    "see the log above; the lists in force stay")]
+        errors = [p for p in problems if not p.warning]
+        if errors:
+            why = str(ConfigErrors(errors))
+            self._failed_index = (job.path, why)
+            self.reload_failures += 1
+            self.runtime.stats.reload_failures += 1
+            logger.error("List change refused; the lists in force stay:\n%s", why)
+        else:
+            for w in problems:
+                logger.warning("%s", w)
+            logger.info("List index compiled in %.1f s.", time.monotonic() - t0)
+        async with self._checking:
+            self._build = None
+            self._signature = ""  # load what was compiled (or go on with the lists in force)
+            await self._check()

@@ -63,6 +63,27 @@ class LoadResult:
     snapshot: Snapshot
     warnings: list[ConfigError]
     texts: tuple[tuple[str, str], ...] = ()  # the policy files as compiled: (shown name, text)
+    index_key: str = ""  # which compiled list index it maps (data/index/local-<key>.idx)
+
+
+@dataclass(frozen=True)
+class IndexJob:
+    """A list index to compile: the list files, and where the index goes."""
+
+    files: list[ListFile]
+    categories: Categories
+    max_list_errors: int
+    path: Path
+
+
+class IndexNotBuilt(Exception):
+    """`load_snapshot(defer_build=True)` found that the lists changed and their index
+    is not compiled yet. The caller compiles it (`build_index`) in the background and
+    meanwhile loads the policy with the index it has (`index_key=`)."""
+
+    def __init__(self, job: IndexJob):
+        super().__init__(f"the list index {job.path.name} is not built yet")
+        self.job = job
 
 
 def read_text(path: Path, cap: int, errors: Collector, shown: str) -> str | None:
@@ -158,13 +179,16 @@ def _index_key(files: list[ListFile], categories_text: str) -> str:
     h.update(INDEX_FORMAT.encode())
     h.update(categories_text.encode())
     for lf in files:
-        try:
-            st = lf.path.stat()
-            stamp = f"{st.st_size}\0{st.st_mtime_ns}"
-        except OSError as e:
-            stamp = f"unreadable {e.errno}"  # the build reports it with the file name
-        h.update(f"{lf.path.resolve()}\0{lf.shown}\0{lf.category}\0{lf.fmt}\0{stamp}\n".encode())
+        h.update(f"{lf.path.resolve()}\0{lf.shown}\0{lf.category}\0{lf.fmt}\0{_stamp(lf.path)}\n".encode())
     return h.hexdigest()
+
+
+def _stamp(path: Path) -> str:
+    try:
+        st = path.stat()
+        return f"{st.st_size}\0{st.st_mtime_ns}"
+    except OSError as e:
+        return f"unreadable {e.errno}"  # loading reports it with the file name
 
 
 def build_list_index(files: list[ListFile], categories: Categories, max_list_errors: int,
@@ -245,39 +269,64 @@ def source_files(settings: Settings, sources: list[Source]) -> list[ListFile]:
     return out
 
 
+def index_path(settings: Settings, key: str) -> Path:
+    return settings.data_path / "index" / f"local-{key}.idx"
+
+
+def build_index(job: IndexJob, builder: Builder | None = None) -> list[ConfigError]:
+    """Compile `job` unless another process did meanwhile; on success remove the older
+    indexes. One process builds at a time; other proxy workers wait on the lock, then
+    map what it built."""
+    index_dir = job.path.parent
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if job.path.exists():
+            try:
+                open_index(job.path)
+                return []
+            except (corelists.IndexFormatError, OSError, ValueError):
+                pass
+        problems = (builder or build_index_file)(job.files, job.categories, job.max_list_errors, job.path)
+        if any(not p.warning for p in problems):
+            return problems
+        for old in index_dir.glob("local-*.idx"):
+            if old != job.path:
+                try:
+                    old.unlink()  # processes that still map it keep their copy until they swap
+                except OSError:
+                    pass
+        return problems
+
+
 def load_lists(settings: Settings, categories: Categories, categories_text: str, sources: list[Source],
-               errors: Collector, builder: Builder | None = None) -> tuple[corelists.DomainIndex | None, str]:
+               errors: Collector, builder: Builder | None = None, defer_build: bool = False,
+               index_key: str | None = None) -> tuple[corelists.DomainIndex | None, str]:
+    """The list index for the list files on disk, compiled if needed. `index_key` maps
+    that index instead, while it exists (the one the policy runs with now)."""
+    if index_key:
+        try:
+            return open_index(index_path(settings, index_key)), index_key
+        except (corelists.IndexFormatError, OSError, ValueError):
+            pass  # replaced meanwhile: the lists on disk
     files = discover_lists(settings, categories, errors) + source_files(settings, sources)
     if errors.errors:
         return None, ""
     key = _index_key(files, categories_text)
-    index_dir = settings.data_path / "index"
-    path = index_dir / f"local-{key}.idx"
+    path = index_path(settings, key)
     if path.exists():
         try:
             return open_index(path), key
         except (corelists.IndexFormatError, OSError, ValueError) as e:
             logger.warning("Rebuilding the list index: %s is unreadable (%s).", path, e)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".build.lock", "w") as lock:
-        # One process builds; other proxy workers wait here, then map what it built.
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if path.exists():
-            try:
-                return open_index(path), key
-            except (corelists.IndexFormatError, OSError, ValueError):
-                pass
-        problems = (builder or build_index_file)(files, categories, settings.max_list_errors, path)
-        errors.extend(problems)
-        if any(not p.warning for p in problems):
-            return None, key
-        for old in index_dir.glob("local-*.idx"):
-            if old != path:
-                try:
-                    old.unlink()  # processes that still map it keep their copy until they swap
-                except OSError:
-                    pass
-        return open_index(path), key
+    job = IndexJob(files, categories, settings.max_list_errors, path)
+    if defer_build:
+        raise IndexNotBuilt(job)
+    problems = build_index(job, builder)
+    errors.extend(problems)
+    if any(not p.warning for p in problems):
+        return None, key
+    return open_index(path), key
 
 
 def load_phrases(settings: Settings, categories: Categories, errors: Collector) -> PhraseIndex:
@@ -319,8 +368,7 @@ def load_engines(settings: Settings, errors: Collector) -> Engines:
     return parse_engines(data, shown, errors) if not errs else Engines([])
 
 
-def load_hashes(settings: Settings, categories: Categories, sources: list[Source],
-                errors: Collector) -> HashIndex:
+def hash_files(settings: Settings, categories: Categories, sources: list[Source]) -> list[tuple[Path, str, str]]:
     """Image-hash lists: blocklists/<locked category>/hashes and the sources' copies."""
     files: list[tuple[Path, str, str]] = []
     root = settings.blocklists_path
@@ -332,6 +380,10 @@ def load_hashes(settings: Settings, categories: Categories, sources: list[Source
     for src, f, cat in source_copies(settings, sources):
         if f.suffix == ".hashes":
             files.append((f, f"sources/{src.name}/{f.name}", cat))
+    return files
+
+
+def load_hashes(files: list[tuple[Path, str, str]], categories: Categories, errors: Collector) -> HashIndex:
     lists = []
     for path, shown, cat in files:
         if cat in categories and not categories.by_id[cat].locked:
@@ -420,11 +472,14 @@ def load_policy_texts(settings: Settings, errors: Collector, skip: frozenset[Pat
 
 def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | None = None,
                   builder: Builder | None = None, skip: frozenset[Path] = frozenset(),
-                  texts: Sequence[tuple[str, str]] | None = None) -> LoadResult:
+                  texts: Sequence[tuple[str, str]] | None = None, defer_build: bool = False,
+                  index_key: str | None = None) -> LoadResult:
     """Everything or nothing: returns a complete snapshot or raises ConfigErrors.
 
     `texts` replaces the files of policies/ (the accepted policy, see `save_accepted`);
-    the lists are always read from blocklists/ and the data directory.
+    the lists are read from blocklists/ and the data directory, or, with `index_key`,
+    are the list index compiled under that key while it exists. `defer_build` raises
+    IndexNotBuilt instead of compiling a changed list index here.
     """
     errors = Collector()
     categories, categories_text = load_categories(settings, errors)
@@ -433,7 +488,8 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     if not errors.errors:
         sources = load_sources(settings, categories, errors)
     if not errors.errors:
-        index, list_key = load_lists(settings, categories, categories_text, sources, errors, builder)
+        index, list_key = load_lists(settings, categories, categories_text, sources, errors, builder,
+                                     defer_build, index_key)
     if texts is None:
         texts = load_policy_texts(settings, errors, skip) + list(extra_policies or [])
     parsed = []
@@ -447,7 +503,8 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     phrases = load_phrases(settings, categories, errors) if categories.by_id else PHRASES_EMPTY
     engines = load_engines(settings, errors)
     passthrough = load_passthrough(settings, errors)
-    hashes = load_hashes(settings, categories, sources, errors) if categories.by_id else HASHES_EMPTY
+    hashed = hash_files(settings, categories, sources) if categories.by_id else []
+    hashes = load_hashes(hashed, categories, errors) if hashed else HASHES_EMPTY
     baseline = load_baseline(settings, categories, sources, errors) if categories.by_id else None
     if policy is not None and baseline is not None:
         policy, conflicts = apply_baseline(policy, baseline)
@@ -460,6 +517,8 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     h = hashlib.blake2b(digest_size=6)
     h.update(list_key.encode())
     h.update((baseline.version if baseline else "").encode() + b"\0")
+    for path, _, _ in hashed:  # image-hash lists can be large: their size and time stand for them
+        h.update(f"{path}\0{_stamp(path)}\n".encode())
     for shown, text in texts:
         h.update(shown.encode() + b"\0" + text.encode() + b"\0")
     for extra in sorted((settings.blocklists_path / "phrases").glob("*.txt")) + [
@@ -485,7 +544,7 @@ def load_snapshot(settings: Settings, extra_policies: list[tuple[str, str]] | No
     info["services"] = len(services)
     snap = Snapshot(policy, categories, index, settings.zone, h.hexdigest(), info=info, sources=tuple(sources),
                     phrases=phrases, engines=engines, passthrough=passthrough, hashes=hashes, services=services)
-    return LoadResult(snap, errors.warnings, tuple(texts))
+    return LoadResult(snap, errors.warnings, tuple(texts), list_key)
 
 
 ACCEPTED_FILE = "policy-accepted.json"
@@ -500,6 +559,7 @@ class Accepted:
     loaded_at: float
     texts: tuple[tuple[str, str], ...]
     policies_dir: str  # where they were read from: another directory's files are never used instead
+    index_key: str = ""  # the list index it ran with (see LoadResult.index_key)
 
 
 def accepted_path(settings: Settings) -> Path:
@@ -508,7 +568,7 @@ def accepted_path(settings: Settings) -> Path:
 
 def save_accepted(settings: Settings, result: LoadResult, loaded_at: float) -> None:
     data = {"version": result.snapshot.version, "loaded_at": loaded_at, "texts": [list(t) for t in result.texts],
-            "policies_dir": str(settings.policies_path.resolve())}
+            "policies_dir": str(settings.policies_path.resolve()), "index_key": result.index_key}
     atomic_write(accepted_path(settings), json.dumps(data, ensure_ascii=False).encode(), mode=0o640)
 
 
@@ -517,7 +577,8 @@ def read_accepted(settings: Settings) -> Accepted | None:
     try:
         data = json.loads(accepted_path(settings).read_bytes())
         texts = tuple((str(shown), str(text)) for shown, text in data["texts"])
-        accepted = Accepted(str(data["version"]), float(data["loaded_at"]), texts, str(data["policies_dir"]))
+        accepted = Accepted(str(data["version"]), float(data["loaded_at"]), texts, str(data["policies_dir"]),
+                            str(data.get("index_key", "")))
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError) as e:

@@ -16,7 +16,8 @@ async def test_due_sources_are_updated_and_picked_up(chain: Chain) -> None:
         updater = ListUpdater(chain.runtime)
         assert await updater.update_due(now=1_000_000.0) == ["remote"]
         assert await updater.update_due(now=1_000_100.0) == []  # not due yet
-        assert await chain.loader.check_for_changes()  # the new copy is loaded
+        await chain.loader.check_for_changes()  # the new copy's index compiles in the background
+        assert await chain.loader.lists_settled()  # and is loaded
         snap = chain.runtime.snapshot
         assert snap is not None
         assert snap.decide(RequestView("remote-bet.test"), snap.group("grade-7")).action is Action.BLOCK

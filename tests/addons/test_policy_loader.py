@@ -1,11 +1,17 @@
+import asyncio
 import logging
 import os
+import threading
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mitmproxy import exceptions
 
 from addons.core.model import Action, RequestView
+from addons.core.snapshot import Runtime
+from addons.policy_loader import PolicyLoader
 from tests.addons.conftest import Chain
 
 
@@ -33,7 +39,8 @@ async def test_edits_are_applied(chain: Chain) -> None:
 async def test_list_edits_are_applied(chain: Chain) -> None:
     lists = chain.runtime.settings.blocklists_path
     bump(lists / "games" / "domains", "games.test\nnewgame.test\n")
-    assert await chain.loader.check_for_changes()
+    assert not await chain.loader.check_for_changes()  # the policy did not change; the lists compile
+    assert await chain.loader.lists_settled()
     assert decide(chain, "newgame.test", "grade-1") is Action.BLOCK
 
 
@@ -104,3 +111,86 @@ async def test_a_follower_runs_what_the_leader_accepted_not_the_files(chain: Cha
     assert await chain.loader.check_for_changes()
     assert decide(chain, "wiki.test", "grade-7") is Action.ALLOW
     assert decide(chain, "other.test", "grade-7") is Action.BLOCK
+
+
+@pytest.fixture
+def slow_build(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """List indexes compile (in this process) only once the test sets the event, as a
+    big list update that takes seconds under load."""
+    from addons import policy_loader
+    from addons.infra.loader import build_index_file
+
+    release = threading.Event()
+
+    def build(*args: Any) -> Any:
+        assert release.wait(30), "the test never let the list index compile"
+        return build_index_file(*args)
+
+    monkeypatch.setattr(policy_loader, "build_in_child_process", build)
+    yield release
+    release.set()  # never leave a thread waiting
+
+
+async def test_a_policy_edit_does_not_wait_for_the_lists_to_compile(chain: Chain, slow_build: threading.Event) -> None:
+    from addons.infra.workers import WorkerRole
+
+    settings = chain.runtime.settings
+    follower = Runtime()
+    follower.settings, follower.role = settings, WorkerRole(1, 2, settings.policies_path / "sock")
+    follower_loader = PolicyLoader(follower)
+    follower_loader.configure({"schoolgate_policies_dir"})
+
+    bump(settings.blocklists_path / "games" / "domains", "games.test\nnewgame.test\n")
+    bump(settings.policies_path / "local.yaml", "groups:\n  grade-7:\n    deny: [wiki.test]\n")
+    assert await asyncio.wait_for(chain.loader.check_for_changes(), 10)
+    # The teacher's edit is in force on both workers, with the lists in force until the new ones compile.
+    assert await asyncio.wait_for(follower_loader.check_for_changes(), 10)
+    for runtime in (chain.runtime, follower):
+        snap = runtime.snapshot
+        assert snap is not None
+        assert snap.decide(RequestView("wiki.test"), snap.group("grade-7")).action is Action.BLOCK
+        assert snap.decide(RequestView("newgame.test"), snap.group("grade-1")).action is Action.ALLOW
+    assert not await chain.loader.check_for_changes()  # no second load while it compiles
+    # Another edit while it compiles is in force at once too.
+    bump(settings.policies_path / "local.yaml", "groups:\n  grade-7:\n    deny: [wiki.test, other.test]\n")
+    assert await asyncio.wait_for(chain.loader.check_for_changes(), 10)
+    assert decide(chain, "other.test", "grade-7") is Action.BLOCK
+
+    slow_build.set()
+    assert await asyncio.wait_for(chain.loader.lists_settled(), 30)
+    assert await follower_loader.check_for_changes()
+    for runtime in (chain.runtime, follower):
+        snap = runtime.snapshot
+        assert snap is not None
+        assert snap.decide(RequestView("newgame.test"), snap.group("grade-1")).action is Action.BLOCK
+        assert snap.decide(RequestView("other.test"), snap.group("grade-7")).action is Action.BLOCK
+    assert len(list((settings.data_path / "index").glob("local-*.idx"))) == 1  # the old index is removed
+    assert not await chain.loader.lists_settled()
+
+
+async def test_a_list_that_does_not_compile_keeps_the_lists_in_force(chain: Chain,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    settings = chain.runtime.settings
+    garbage = "".join(f"this is not a domain {i}\n" for i in range(200))
+    bump(settings.blocklists_path / "games" / "domains", "newgame.test\n" + garbage)
+    with caplog.at_level(logging.ERROR):
+        assert not await chain.loader.check_for_changes()
+        assert await chain.loader.lists_settled()
+    assert "List change refused; the lists in force stay" in caplog.text
+    assert "games/domains" in caplog.text and "could not be read" in caplog.text
+    assert decide(chain, "games.test", "grade-1") is Action.BLOCK  # the old list still blocks
+    assert decide(chain, "newgame.test", "grade-1") is Action.ALLOW
+    assert chain.loader.reload_failures == 1 and "games/domains" in (chain.loader.last_error or "")
+    # The teacher's edits still apply, and the list problem stays on show until it is fixed.
+    caplog.clear()
+    bump(settings.policies_path / "local.yaml", "groups:\n  grade-7:\n    deny: [wiki.test]\n")
+    with caplog.at_level(logging.ERROR):
+        assert await chain.loader.check_for_changes()
+    assert caplog.text == ""
+    assert decide(chain, "wiki.test", "grade-7") is Action.BLOCK
+    assert chain.loader.last_error is not None and "games/domains" in chain.loader.last_error
+    bump(settings.blocklists_path / "games" / "domains", "games.test\nnewgame.test\n")
+    await chain.loader.check_for_changes()
+    assert await chain.loader.lists_settled()
+    assert decide(chain, "newgame.test", "grade-1") is Action.BLOCK
+    assert decide(chain, "wiki.test", "grade-7") is Action.BLOCK and chain.loader.last_error is None
