@@ -95,6 +95,7 @@ class Tally:
     in_flight: int = 0
     skipped: int = 0  # not started because too many were still waiting (counts as an error)
     latencies: list[float] = field(default_factory=list)
+    max_indexes: int = 0  # list index files mapped by one worker at a sample
 
     def error(self, kind: str, detail: str) -> None:
         self.errors[kind] += 1
@@ -246,16 +247,26 @@ async def refresh_lists(soak: Soak, server: ListServer, until: float, picked_up:
             picked_up.append(took)
 
 
-def worker_pss(pid: int) -> list[int]:
-    """PSS of each proxy worker (not their scan and image-hash helpers), leader first."""
+def worker_pids(pid: int) -> list[int]:
+    """The proxy workers (not their scan and image-hash helpers), leader first."""
     out = []
     for p in sorted(tree(pid)):
         try:
             if b"addons.cli" in Path(f"/proc/{p}/cmdline").read_bytes():
-                out.append(memory(p)[1])
+                out.append(p)
         except OSError:
             continue
     return out
+
+
+def mapped_indexes(pid: int) -> int:
+    """How many list index files a worker maps: 1, or 2 for a moment while it swaps. An
+    old index still mapped later is a snapshot kept alive, and its pages count in PSS."""
+    try:
+        maps = Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return 0
+    return len({line.split(None, 5)[-1] for line in maps.splitlines() if "/index/local-" in line})
 
 
 async def sample(soak: Soak, pid: int, t0: float, until: float, samples: list[tuple[float, int, int, int]],
@@ -269,9 +280,13 @@ async def sample(soak: Soak, pid: int, t0: float, until: float, samples: list[tu
         done = soak.tally.done
         samples.append((t, pss, rss, done))
         errors = sum(soak.tally.errors.values())
+        workers = worker_pids(pid)
+        indexes = [mapped_indexes(w) for w in workers]
+        soak.tally.max_indexes = max([soak.tally.max_indexes, *indexes])
         print(f"  {t / 60:6.1f} min  {(done - last_done) / soak.args.sample_every:6.1f} views/s  "
               f"errors {errors:4d}  PSS {pss / MB:7.1f} MB  RSS {rss / MB:7.1f} MB  "
-              f"(proxy workers {' + '.join(f'{m / MB:.0f}' for m in worker_pss(pid))} MB)", flush=True)
+              f"(proxy workers {' + '.join(f'{memory(w)[1] / MB:.0f}' for w in workers)} MB, "
+              f"list indexes mapped {'/'.join(map(str, indexes))})", flush=True)
         last_done = done
 
 
@@ -310,7 +325,8 @@ async def run(args: argparse.Namespace, proxy: ProxyProcess, server: ListServer,
     print(f"policy edits    {len(applied)} applied on every worker, "
           f"median {sorted(applied)[len(applied) // 2] if applied else 0:.1f} s, max {max(applied, default=0):.1f} s")
     print(f"list refreshes  {len(picked_up)} new domains blocked after the update, "
-          f"median {sorted(picked_up)[len(picked_up) // 2] if picked_up else 0:.0f} s")
+          f"median {sorted(picked_up)[len(picked_up) // 2] if picked_up else 0:.0f} s; "
+          f"at most {t.max_indexes} list indexes mapped by one worker at a sample")
     print(f"memory (PSS)    {base_pss / MB:.1f} MB after warm-up (median of {window} samples from "
           f"{warm[0][0] / 60:.1f} min), {end_pss / MB:.1f} MB at the end (median of the last {window}), "
           f"max {max_pss / MB:.1f} MB: growth {100 * growth:+.1f}% (limit {100 * args.max_growth:.0f}%); "

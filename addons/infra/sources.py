@@ -223,7 +223,13 @@ def update_source(src: Source, settings: Settings, categories: Categories, *, fo
             etag="" if force or not has_copy else status.etag,
             last_modified="" if force or not has_copy else status.last_modified,
             max_size=src.max_size, timeout=src.timeout, cafile=settings.department_ca)
-        if fetched.not_modified:
+        # A server without validators sends the same list again: the installed copy
+        # stays (a new copy would only recompile the same index on every worker).
+        unchanged = not force and has_copy and bool(status.sha256) and fetched.sha256 == status.sha256
+        if fetched.not_modified or unchanged:
+            if fetched.path is not None:
+                fetched.path.unlink(missing_ok=True)
+            status.etag, status.last_modified = fetched.etag or status.etag, fetched.last_modified or status.last_modified
             status.last_success, status.last_error = now, ""
             write_status(settings, status)
             return status

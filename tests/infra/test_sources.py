@@ -129,6 +129,22 @@ def test_304_keeps_the_copy_and_counts_as_success(server: ListServer, settings: 
     assert third.entries == 2 and third.etag == '"two"' and third.last_change == 3000.0
 
 
+def test_the_same_list_again_keeps_the_installed_copy(server: ListServer, settings: Settings) -> None:
+    route = server.serve("/list", b"remote-bet.test\n")  # a server without ETag or Last-Modified
+    write_sources(settings, f"sources:\n  test-src: {{url: '{server.url('/list')}', category: gambling}}\n")
+    snap = load_snapshot(settings).snapshot
+    first = update_source(snap.sources[0], settings, snap.categories, now=1000.0)
+    installed = sorted(p.name for p in (Path(settings.data_dir) / "lists" / "test-src").glob("v*"))
+    assert len(installed) == 1
+    second = update_source(snap.sources[0], settings, snap.categories, now=2000.0)
+    assert second.ok and second.last_success == 2000.0 and second.last_change == first.last_change
+    assert sorted(p.name for p in (Path(settings.data_dir) / "lists" / "test-src").glob("v*")) == installed
+    route.body = b"remote-bet.test\nnew-bet.test\n"
+    third = update_source(snap.sources[0], settings, snap.categories, now=3000.0)
+    assert third.entries == 2 and third.last_change == 3000.0
+    assert decide(settings, "new-bet.test").category == "gambling"
+
+
 def test_signed_sources(server: ListServer, settings: Settings) -> None:
     private, public = generate()
     body = b"abuse.test/gallery/\n"
