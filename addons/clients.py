@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import logging
 import time
+from pathlib import Path
 
 from mitmproxy import http
 
@@ -46,13 +47,24 @@ class ClientIdentify:
 
     async def http_connect(self, flow: http.HTTPFlow) -> None:
         """HTTPS through the explicit proxy: the CONNECT carries the credentials."""
-        header = flow.request.headers.get("Proxy-Authorization")
-        if header is not None and self._cached(flow, header) is None:
-            settings: Settings = self.runtime.settings
-            name, password = _basic(header)
-            user = await asyncio.to_thread(accounts.authenticate, settings.db_path, name, password) if name else None
-            self._verified(flow, header, user)
+        await self._check_credentials(flow)
         self._proxy_auth(flow)
+
+    async def requestheaders(self, flow: http.HTTPFlow) -> None:
+        """Plain HTTP through the explicit proxy: every request carries them."""
+        await self._check_credentials(flow)
+
+    async def _check_credentials(self, flow: http.HTTPFlow) -> None:
+        """Verify Proxy-Authorization once per 10 minutes, off the event loop: an
+        Argon2 check takes tens of milliseconds and 64 MiB, and the failure count
+        is in the store."""
+        settings: Settings = self.runtime.settings
+        header = flow.request.headers.get("Proxy-Authorization")
+        if header is None or settings is None or not settings.proxy_auth or self._cached(header) is not None:
+            return
+        address = flow.client_conn.peername[0] if flow.client_conn.peername else ""
+        if await asyncio.to_thread(_verify, settings.db_path, address, header):
+            self._auth_cache[_key(header)] = (STAFF_GROUP, time.time() + AUTH_CACHE_SECONDS)
 
     def client_disconnected(self, client) -> None:  # type: ignore[no-untyped-def]
         self.runtime.conn_groups.pop(client.id, None)
@@ -76,40 +88,41 @@ class ClientIdentify:
                 return
         flow.metadata[CLIENT_KEY] = identify(snapshot, self.runtime, address, flow.client_conn.id)
 
-    def _cached(self, flow: http.HTTPFlow, header: str) -> str | None:
-        hit = self._auth_cache.get(hashlib.sha256(header.encode()).hexdigest())
+    def _cached(self, header: str) -> str | None:
+        hit = self._auth_cache.get(_key(header))
         return hit[0] if hit and hit[1] > time.time() else None
 
-    def _verified(self, flow: http.HTTPFlow, header: str, user: accounts.User | None) -> None:
-        address = flow.client_conn.peername[0] if flow.client_conn.peername else ""
-        db = self.runtime.settings.db_path
-        if user is None:
-            signins.record_failure(db, address)  # counted over every proxy worker
-            logger.warning("Proxy sign-in failed for %r.", _basic(header)[0])
-            return
-        signins.clear_failures(db, address)
-        self._auth_cache[hashlib.sha256(header.encode()).hexdigest()] = (STAFF_GROUP, time.time() + AUTH_CACHE_SECONDS)
-
     def _proxy_auth(self, flow: http.HTTPFlow) -> None:
-        """Apply Proxy-Authorization (plain HTTP requests are verified here, once per 10 minutes)."""
+        """Apply Proxy-Authorization, verified by `_check_credentials` before."""
         settings: Settings = self.runtime.settings
         header = flow.request.headers.pop("Proxy-Authorization", None)
         if header is None or settings is None or not settings.proxy_auth:
             return
-        address = flow.client_conn.peername[0] if flow.client_conn.peername else ""
-        group = self._cached(flow, header)
-        if group is None:
-            name, password = _basic(header)
-            blocked = signins.too_many_failures(settings.db_path, address)
-            user = accounts.authenticate(settings.db_path, name, password) if name and not blocked else None
-            self._verified(flow, header, user)
-            group = self._cached(flow, header)
+        group = self._cached(header)
         if group is None:
             flow.response = http.Response.make(
                 407, b"Proxy sign-in failed. / Dang nhap proxy khong thanh cong.\n",
                 {"Proxy-Authenticate": 'Basic realm="schoolgate"', "Content-Type": "text/plain; charset=utf-8"})
             return
         self.runtime.conn_groups[flow.client_conn.id] = group
+
+
+def _key(header: str) -> str:
+    return hashlib.sha256(header.encode()).hexdigest()
+
+
+def _verify(db: Path, address: str, header: str) -> bool:
+    """True if the credentials are a staff account's (runs in a thread). A device
+    that failed too often (on any worker, or on the sign-in page) is refused unchecked."""
+    name, password = _basic(header)
+    if not name or signins.too_many_failures(db, address):
+        return False
+    if accounts.authenticate(db, name, password) is None:
+        signins.record_failure(db, address)  # counted over every proxy worker
+        logger.warning("Proxy sign-in failed for %r.", name)
+        return False
+    signins.clear_failures(db, address)
+    return True
 
 
 def _basic(header: str) -> tuple[str, str]:

@@ -5,14 +5,18 @@ the group's allow list, show a warning the child can go back from or confirm.
 Nothing about the values is logged or stored: only the kinds found are shown on
 the warning. Confirming re-sends an ordinary form as it was (plus a token for
 this device and site, valid about ten minutes, which the proxy removes); for
-other posts it lets the child send again to that site for ten minutes.
+other posts it lets the child send again to that site for ten minutes, on
+every proxy worker (`infra.bypass`: the store keeps a keyed hash of device and
+site, not the site).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
+import sqlite3
 import time
 from dataclasses import replace
 from urllib.parse import parse_qsl, urlencode
@@ -33,7 +37,10 @@ from addons.core.model import (
 from addons.core.pii import find_kinds
 from addons.core.snapshot import Runtime
 from addons.flowutil import block, flow_host
+from addons.infra import bypass
 from addons.infra.keys import shared_secret
+
+logger = logging.getLogger(__name__)
 
 CONFIRM_FIELD = PII_CONFIRM
 BYPASS_SECONDS = 600
@@ -46,7 +53,7 @@ class PersonalInfo:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
         self._secret = secrets.token_bytes(32)  # replaced by the shared one when running
-        self._bypass: dict[tuple[str, str], float] = {}
+        self._bypass: dict[str, float] = {}  # bypass key → until: this worker's copy of the store's
 
     def running(self) -> None:
         # Shared by every proxy worker: the confirmation may reach another process.
@@ -56,6 +63,20 @@ class PersonalInfo:
         window = int(time.time() // BYPASS_SECONDS) if window is None else window
         mac = hmac.new(self._secret, f"{address}|{host}|{window}".encode(), hashlib.sha256)
         return mac.hexdigest()[:32]
+
+    def _bypass_key(self, address: str, host: str) -> str:
+        return hmac.new(self._secret, f"bypass|{address}|{host}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _bypassed(self, address: str, host: str) -> bool:
+        """The child chose "send anyway" for this site in the last ten minutes, on any worker."""
+        key = self._bypass_key(address, host)
+        now = time.time()
+        if self._bypass.get(key, 0) > now:
+            return True
+        until = bypass.allowed(self.runtime.settings.db_path, key, now)
+        if until > now:
+            self._bypass[key] = until
+        return until > now
 
     def _valid(self, token: str, address: str, host: str) -> bool:
         now = int(time.time() // BYPASS_SECONDS)
@@ -91,10 +112,8 @@ class PersonalInfo:
             if tokens and self._valid(tokens[0], client.address, host):
                 flow.request.text = urlencode([(k, v) for k, v in fields if k != CONFIRM_FIELD])
                 return
-        if self._bypass.get((client.address, host), 0) > time.time():
-            return
         kinds = find_kinds(body, ctype)
-        if not kinds:
+        if not kinds or self._bypassed(client.address, host):
             return
         token = self.token(client.address, host)
         form = None
@@ -111,8 +130,14 @@ class PersonalInfo:
             flow.response = http.Response.make(400, b"This link has expired. Go back and try again.\n",
                                                {"Content-Type": "text/plain; charset=utf-8"})
             return
-        self._bypass = {k: v for k, v in self._bypass.items() if v > time.time()}
-        self._bypass[(client.address, host)] = time.time() + BYPASS_SECONDS
+        now = time.time()
+        key = self._bypass_key(client.address, host)
+        self._bypass = {k: v for k, v in self._bypass.items() if v > now}
+        self._bypass[key] = now + BYPASS_SECONDS
+        try:
+            bypass.allow(self.runtime.settings.db_path, key, now + BYPASS_SECONDS, now)
+        except sqlite3.Error as e:  # this worker still lets it through
+            logger.warning("Could not share a personal-information bypass with the other workers: %s", e)
         page = ("<!doctype html><meta charset=utf-8><title>OK</title><body style='font-family:sans-serif;"
                 "max-width:36rem;margin:3rem auto'><p>Em có thể quay lại và gửi lại trong 10 phút tới.</p>"
                 "<p>You can go back and send it again within the next 10 minutes.</p>"

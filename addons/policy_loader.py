@@ -236,7 +236,7 @@ class PolicyLoader:
             problems = await asyncio.to_thread(build_index, job, build_in_child_process)
         except Exception as e:  # noqa: BLE001 - reported like a refused list
             problems = [ConfigError("blocklists", None, f"the list index could not be built: {e!r}",
-                                    "see the log above; the lists in force stay")]
+                                    "check that the data directory is writable and has free space")]
         errors = [p for p in problems if not p.warning]
         if errors:
             why = str(ConfigErrors(errors))

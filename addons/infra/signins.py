@@ -21,7 +21,7 @@ FAILURES_ALLOWED = 5  # failed sign-ins per device ...
 FAILURE_WINDOW = 900  # ... in 15 minutes, counted over every proxy worker
 
 
-def _execute(db: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+def execute(db: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
     """Run the statements in one transaction (the store is created or migrated first)."""
     migrate(db)
     conn = sqlite3.connect(db, timeout=10)
@@ -34,7 +34,7 @@ def _execute(db: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
 
 
 def _write(db: Path, sql: str, args: tuple[object, ...], now: float) -> None:
-    _execute(db, ("DELETE FROM signins WHERE expires <= ?", (int(now),)), (sql, args))
+    execute(db, ("DELETE FROM signins WHERE expires <= ?", (int(now),)), (sql, args))
 
 
 def add(db: Path, address: str, group: str, expires: float, now: float | None = None) -> None:
@@ -61,12 +61,12 @@ def active(db: Path, now: float | None = None) -> dict[str, tuple[str, float]]:
 
 def record_failure(db: Path, address: str, now: float | None = None) -> None:
     ts = time.time() if now is None else now
-    _execute(db, ("DELETE FROM signin_failures WHERE at <= ?", (int(ts - FAILURE_WINDOW),)),
+    execute(db, ("DELETE FROM signin_failures WHERE at <= ?", (int(ts - FAILURE_WINDOW),)),
              ("INSERT INTO signin_failures (address, at) VALUES (?, ?)", (address, int(ts))))
 
 
 def clear_failures(db: Path, address: str) -> None:
-    _execute(db, ("DELETE FROM signin_failures WHERE address = ?", (address,)))
+    execute(db, ("DELETE FROM signin_failures WHERE address = ?", (address,)))
 
 
 def too_many_failures(db: Path, address: str, now: float | None = None) -> bool:

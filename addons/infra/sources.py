@@ -65,6 +65,7 @@ class Status:
     last_modified: str = ""
     sha256: str = ""
     last_error: str = ""
+    recipe: str = ""  # how the installed copy was converted (see `_recipe`)
 
     @property
     def ok(self) -> bool:
@@ -201,6 +202,12 @@ def convert(src: Source, body: bytes, categories: Categories,
 # ----------------------------------------------------------------------------- updating
 
 
+def _recipe(src: Source) -> str:
+    """The settings that shape the installed copy: when they change, the list is
+    fetched and converted again even if the server says it has not changed."""
+    return json.dumps([src.format.value, sorted(src.categories.items())])
+
+
 def due(src: Source, status: Status, now: float) -> bool:
     return now - status.last_attempt >= src.refresh or (not status.last_success and
                                                         now - status.last_attempt >= 300)
@@ -217,15 +224,16 @@ def update_source(src: Source, settings: Settings, categories: Categories, *, fo
         status.location = src.location
     status.last_attempt = now
     workdir = source_dir(settings, src.name)
+    reuse = not force and has_copy and status.recipe == _recipe(src)  # the installed copy may stay
     try:
         fetched = download.fetch(
             src.location, workdir,
-            etag="" if force or not has_copy else status.etag,
-            last_modified="" if force or not has_copy else status.last_modified,
+            etag=status.etag if reuse else "",
+            last_modified=status.last_modified if reuse else "",
             max_size=src.max_size, timeout=src.timeout, cafile=settings.department_ca)
         # A server without validators sends the same list again: the installed copy
         # stays (a new copy would only recompile the same index on every worker).
-        unchanged = not force and has_copy and bool(status.sha256) and fetched.sha256 == status.sha256
+        unchanged = reuse and bool(status.sha256) and fetched.sha256 == status.sha256
         if fetched.not_modified or unchanged:
             if fetched.path is not None:
                 fetched.path.unlink(missing_ok=True)
@@ -252,6 +260,7 @@ def update_source(src: Source, settings: Settings, categories: Categories, *, fo
         logger.warning("List source %s not updated: %s. The previous copy stays in use.", src.name, e)
         return status
     status.etag, status.last_modified, status.sha256 = fetched.etag, fetched.last_modified, fetched.sha256
+    status.recipe = _recipe(src)
     status.categories = {c: sum(len(x) for x in kinds) for c, kinds in parts.items()}
     status.entries = sum(status.categories.values())
     status.last_success = status.last_change = now

@@ -239,6 +239,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         CREATE INDEX signin_failures_address ON signin_failures (address, at);
     """),
+    # "Send anyway" on the personal-information warning, shared by every proxy worker:
+    # a keyed hash of (device, site), never the address or the site; kept 10 minutes.
+    ("0012_personal_info_bypass", """
+        CREATE TABLE personal_info_bypass (
+            key TEXT PRIMARY KEY,
+            until INTEGER NOT NULL
+        ) WITHOUT ROWID;
+    """),
 )
 
 

@@ -1,7 +1,28 @@
+import asyncio
+import base64
+from dataclasses import replace
+
 from mitmproxy import http
 
 from addons.core.model import CLIENT_KEY
+from addons.infra import accounts, signins
 from tests.addons.conftest import Chain
+
+
+def send(chain: Chain, url: str, client: str, credentials: bytes) -> http.HTTPFlow:
+    """A plain HTTP request through the explicit proxy, with Proxy-Authorization."""
+    f = chain.flow(url, client=client)
+    f.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials).decode()
+    asyncio.run(chain.clients.requestheaders(f))
+    return chain.request(f)
+
+
+def connect(chain: Chain, client: str, credentials: bytes) -> http.HTTPFlow:
+    """A CONNECT through the explicit proxy, with Proxy-Authorization."""
+    f = chain.flow("http://school.test:443/", client=client, method="CONNECT")
+    f.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(credentials).decode()
+    asyncio.run(chain.clients.http_connect(f))
+    return f
 
 
 def test_client_group_from_address(chain: Chain) -> None:
@@ -25,44 +46,30 @@ def test_already_handled_flows_are_left_alone(chain: Chain) -> None:
 
 
 def test_proxy_authentication_gives_staff_the_staff_policy(chain: Chain) -> None:
-    import base64
-    from dataclasses import replace
-
-    from addons.infra import accounts
-
     chain.runtime.settings = replace(chain.runtime.settings, proxy_auth=True)
     accounts.add_user(chain.runtime.settings.db_path, "co-lan", "a long password", "teacher")
-    f = chain.flow("http://bet.test/", client="127.0.0.3")
-    f.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"co-lan:a long password").decode()
-    chain.request(f)
+    f = send(chain, "http://bet.test/", "127.0.0.3", b"co-lan:a long password")
     assert f.metadata[CLIENT_KEY].group == "staff" and "Proxy-Authorization" not in f.request.headers
     assert f.response is None
-    bad = chain.flow("http://bet.test/", client="127.0.0.3")
-    bad.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"co-lan:wrong").decode()
-    chain.request(bad)
+    bad = send(chain, "http://bet.test/", "127.0.0.3", b"co-lan:wrong")
     assert bad.response is not None and bad.response.status_code == 407
+    tunnel = connect(chain, "127.0.0.4", b"co-lan:a long password")
+    assert tunnel.response is None and chain.runtime.conn_groups[tunnel.client_conn.id] == "staff"
 
 
 def test_failed_proxy_sign_ins_count_with_the_reserved_hosts(chain: Chain) -> None:
-    import base64
-    from dataclasses import replace
-
-    from addons.infra import accounts, signins
-
     chain.runtime.settings = replace(chain.runtime.settings, proxy_auth=True)
     db = chain.runtime.settings.db_path
     accounts.add_user(db, "co-lan", "a long password", "teacher")
-    for _ in range(signins.FAILURES_ALLOWED - 1):
+    for _ in range(signins.FAILURES_ALLOWED - 2):
         signins.record_failure(db, "127.0.0.3")  # on the sign-in page, or another worker
-    bad = chain.flow("http://bet.test/", client="127.0.0.3")
-    bad.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"co-lan:wrong").decode()
-    chain.request(bad)
+    tunnel = connect(chain, "127.0.0.3", b"co-lan:wrong")
+    assert tunnel.response is not None and tunnel.response.status_code == 407
+    assert not signins.too_many_failures(db, "127.0.0.3")  # one failed CONNECT counts once
+    bad = send(chain, "http://bet.test/", "127.0.0.3", b"co-lan:wrong")
     assert bad.response is not None and bad.response.status_code == 407
-    good = chain.flow("http://bet.test/", client="127.0.0.3")
-    good.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"co-lan:a long password").decode()
-    chain.request(good)
+    good = send(chain, "http://bet.test/", "127.0.0.3", b"co-lan:a long password")
     assert good.response is not None and good.response.status_code == 407  # locked out for 15 minutes
-    other = chain.flow("http://bet.test/", client="127.0.0.7")
-    other.request.headers["Proxy-Authorization"] = "Basic " + base64.b64encode(b"co-lan:a long password").decode()
-    chain.request(other)
+    assert connect(chain, "127.0.0.3", b"co-lan:a long password").response is not None
+    other = send(chain, "http://bet.test/", "127.0.0.7", b"co-lan:a long password")
     assert other.response is None  # another device is not

@@ -42,3 +42,33 @@ def test_json_posts_use_the_ten_minute_confirmation(chain: Chain) -> None:
 def test_staff_allowed_sites_and_plain_forms_pass(chain: Chain) -> None:
     assert post(chain, "http://quiz.test/s", b"phone=0912345678", client="127.0.0.20").response is None
     assert post(chain, "http://quiz.test/s", b"answer=42").response is None
+
+
+def test_send_anyway_holds_on_every_worker(chain: Chain) -> None:
+    from addons.personal_info import PersonalInfo
+
+    other = PersonalInfo(chain.runtime)  # another proxy worker: its own memory, the same store and key
+    chain.personal.running()
+    other.running()
+    f = post(chain, "http://app.test/api/profile", b'{"email": "an@gmail.com"}', "application/json")
+    link = f.response.get_text().split(f"{PII_CONFIRM}=")[1].split('"')[0]
+    ok = chain.request(chain.flow(f"http://app.test/api/profile?{PII_CONFIRM}={link}", client="127.0.0.7"))
+    assert ok.response is not None and ok.response.status_code == 200
+    again = chain.flow("http://app.test/api/profile", client="127.0.0.7", method="POST")
+    again.request.headers["Content-Type"] = "application/json"
+    again.request.content = b'{"email": "an@gmail.com"}'
+    for addon in (chain.clients, chain.enforce, other):
+        addon.request(again)
+    assert again.response is None  # the post the child chose to send reaches the site
+    elsewhere = chain.flow("http://other.test/api/profile", client="127.0.0.7", method="POST")
+    elsewhere.request.headers["Content-Type"] = "application/json"
+    elsewhere.request.content = b'{"email": "an@gmail.com"}'
+    for addon in (chain.clients, chain.enforce, other):
+        addon.request(elsewhere)
+    assert elsewhere.response is not None  # only for that site
+    # The store holds neither the device's address nor the site.
+    import sqlite3
+
+    with sqlite3.connect(chain.runtime.settings.db_path) as conn:
+        rows = conn.execute("SELECT key, until FROM personal_info_bypass").fetchall()
+    assert len(rows) == 1 and "app.test" not in rows[0][0] and "127.0.0.7" not in rows[0][0]

@@ -145,6 +145,20 @@ def test_the_same_list_again_keeps_the_installed_copy(server: ListServer, settin
     assert decide(settings, "new-bet.test").category == "gambling"
 
 
+def test_a_changed_source_setting_converts_the_list_again(server: ListServer, settings: Settings) -> None:
+    server.serve("/list", b"remote-bet.test\n", etag='"one"')
+    write_sources(settings, f"sources:\n  test-src: {{url: '{server.url('/list')}', category: gambling}}\n")
+    snap = load_snapshot(settings).snapshot
+    update_source(snap.sources[0], settings, snap.categories, now=1000.0)
+    assert decide(settings, "remote-bet.test").category == "gambling"
+    # The admin files the same list under another category: the server's 304 must not keep the old copy.
+    write_sources(settings, f"sources:\n  test-src: {{url: '{server.url('/list')}', category: games}}\n")
+    snap = load_snapshot(settings).snapshot
+    st = update_source(snap.sources[0], settings, snap.categories, now=2000.0)
+    assert st.ok and st.last_change == 2000.0 and st.categories == {"games": 1}
+    assert decide(settings, "remote-bet.test").category == "games"
+
+
 def test_signed_sources(server: ListServer, settings: Settings) -> None:
     private, public = generate()
     body = b"abuse.test/gallery/\n"
