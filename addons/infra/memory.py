@@ -24,8 +24,8 @@ Measured (docs/performance.md, "Soak"): with all three and a threshold of
 128 KiB, every worker stayed flat for 30 minutes (+2.3% in all, against +14.5%
 before), but 128 KiB cost 15-20% of the throughput on 200 KB pages (a fresh
 mapping, and its page faults, for every copy of every body). With 256 KiB that
-cost is gone; in the runs since, one worker still stepped up by 20 MB once,
-which is not yet explained.
+cost is gone. In two of the runs since, one worker stepped up by 20 MB once,
+which is not yet explained; the three runs on the current code did not show it.
 
 `tune()` runs once at process start, before the leader forks its followers (who
 inherit the settings), and in the phrase-scanning and image-hashing processes.
