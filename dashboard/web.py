@@ -4,8 +4,10 @@ rendering templates, reading forms."""
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,6 +49,10 @@ class State:
     setup_token: str = ""  # one-time link for the first admin, while there is no user
     failures: dict[str, list[float]] = field(default_factory=dict)  # login throttling (memory only)
     department: bool = False  # the department server (its own navigation), not a school's dashboard
+    clock: Callable[[], float] = time.time  # unix seconds; tests pass a fixed clock
+
+    def today(self) -> date:
+        return datetime.fromtimestamp(self.clock(), self.tz).date()
 
     @property
     def db(self) -> Path:

@@ -5,6 +5,8 @@ kept in the department's own data directory)."""
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -56,11 +58,12 @@ def load_department_categories(settings: Settings) -> Categories | None:
     return categories
 
 
-def create_department_app(settings: Settings, store: DepartmentStore, setup_token: str = "") -> Starlette:
+def create_department_app(settings: Settings, store: DepartmentStore, setup_token: str = "",
+                          clock: Callable[[], float] = time.time) -> Starlette:
     migrate(settings.db_path)  # the department's accounts (users, sessions)
     app = Starlette(routes=ROUTES, middleware=[Middleware(DepartmentHeaders)],
                     exception_handlers={HTTPError: http_error, 500: server_error})
-    app.state.sg = State(settings, setup_token=setup_token, department=True)
+    app.state.sg = State(settings, setup_token=setup_token, department=True, clock=clock)
     app.state.store = store
     app.state.categories = load_department_categories(settings)
     return app

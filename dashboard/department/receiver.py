@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,6 +21,7 @@ from addons.core.export import ExportError, check_export, valid_school_id
 from addons.core.outbox import AUTHORITY_FIELDS
 from addons.infra import signing
 from dashboard.department.store import DepartmentStore, School
+from dashboard.web import state
 
 logger = logging.getLogger("department.receiver")
 
@@ -93,7 +93,7 @@ async def receive_export(request: Request) -> JSONResponse:
             check_export(data)
         except ExportError as e:
             raise Refused(400, f"the export was refused: {e}") from None
-        stored = await run_in_threadpool(_store(request).ingest, school, data, int(time.time()))
+        stored = await run_in_threadpool(_store(request).ingest, school, data, int(state(request).clock()))
     except Refused as e:
         return _refusal(request, e)
     if not stored:
@@ -112,7 +112,7 @@ async def receive_authority(request: Request) -> JSONResponse:
         if not isinstance(rid, str) or not 8 <= len(rid) <= 64:
             raise Refused(400, "the authority report has no valid id")
         stored = await run_in_threadpool(_store(request).ingest_authority, school, rid, body.decode(),
-                                         int(time.time()))
+                                         int(state(request).clock()))
     except Refused as e:
         return _refusal(request, e)
     if not stored:

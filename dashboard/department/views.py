@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ def _day(text: str | None, default: date) -> date:
 
 def _filters(request: Request, days: int = 30) -> dict[str, Any]:
     q = request.query_params
-    today = datetime.now(state(request).tz).date()
+    today = state(request).today()
     end = _day(q.get("to"), today)
     start = _day(q.get("from"), end - timedelta(days=days - 1))
     level = q.get("level", "")
@@ -54,9 +53,17 @@ def _filters(request: Request, days: int = 30) -> dict[str, Any]:
             "level": level if level in LEVELS else "", "start": min(start, end), "end": end}
 
 
+def reporting_year_of(day: date) -> tuple[date, date]:
+    """The reporting year (1 December to 30 November) that `day` belongs to."""
+    first = day.year if day.month == 12 else day.year - 1
+    return date(first, 12, 1), date(first + 1, 11, 30)
+
+
 def school_year(today: date) -> tuple[date, date]:
-    """The reporting year the yearly report covers: 1 December to 30 November (due before 10 December)."""
-    return date(today.year - 1, 12, 1), date(today.year, 11, 30)
+    """The reporting year the yearly report shows by default: the one due next. The
+    report is filed before 10 December, so in December it is the year that has just
+    ended; from January on, the year in progress."""
+    return reporting_year_of(date(today.year, 11, 30) if today.month == 12 else today)
 
 
 def _category_names(request: Request) -> dict[str, tuple[str, str]]:
@@ -74,7 +81,7 @@ async def overview(request: Request) -> Response:
     area = {k: f[k] for k in ("province", "district", "level")}
 
     def load() -> dict[str, Any]:
-        now = int(time.time())
+        now = int(st.clock())
         schools = store.school_rows(f["start"], f["end"], now, province=f["province"], district=f["district"],
                                     stale_hours=st.settings.department_stale_hours,
                                     stale_list_days=st.settings.department_stale_list_days)
@@ -111,19 +118,19 @@ async def schools(request: Request) -> Response:
     f = _filters(request)
     st = state(request)
     rows = await run_in_threadpool(
-        _store(request).school_rows, f["start"], f["end"], int(time.time()), province=f["province"],
+        _store(request).school_rows, f["start"], f["end"], int(st.clock()), province=f["province"],
         district=f["district"], stale_hours=st.settings.department_stale_hours,
         stale_list_days=st.settings.department_stale_list_days)
     if request.query_params.get("only") == "problems":
         rows = [r for r in rows if r["not_reporting"] or r["stale_lists"]]
     if request.query_params.get("format") == "json":
         return JSONResponse({"ok": True, "schools": rows})
-    return render(request, "dept_schools.html", f=f, rows=rows, tz=st.tz, now=int(time.time()))
+    return render(request, "dept_schools.html", f=f, rows=rows, tz=st.tz, now=int(st.clock()))
 
 
 def _yearly_data(request: Request) -> tuple[date, date, dict[str, Any]]:
     q = request.query_params
-    default_start, default_end = school_year(datetime.now(state(request).tz).date())
+    default_start, default_end = school_year(state(request).today())
     start, end = _day(q.get("from"), default_start), _day(q.get("to"), default_end)
     data = _store(request).yearly(min(start, end), end, province=q.get("province", ""),
                                   district=q.get("district", "") if q.get("province") else "")
@@ -173,7 +180,8 @@ async def yearly(request: Request) -> Response:
     return render(request, "dept_yearly.html", start=start, end=end, data=data, tables=tables,
                   level_names=LEVEL_NAMES, names=_category_names(request),
                   province=request.query_params.get("province", ""),
-                  generated=datetime.now(state(request).tz).strftime("%d/%m/%Y %H:%M"))
+                  generated=datetime.fromtimestamp(state(request).clock(), state(request).tz)
+                  .strftime("%d/%m/%Y %H:%M"))
 
 
 async def authority(request: Request) -> Response:

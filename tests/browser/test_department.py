@@ -11,12 +11,15 @@ import io
 import subprocess
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from addons.infra import export
 from dashboard.department.server import main as department_main
+from dashboard.department.views import reporting_year_of
 from tests.browser.test_dashboard import shot
 from tests.e2e.test_department import cycle, make_school
 from tests.helpers.department import DepartmentServer
@@ -75,7 +78,11 @@ def test_a_department_viewer_reads_the_overview_and_the_yearly_report(browser, d
     page.wait_for_selector("h1")
     assert page.inner_text("h1") == "Overview of the schools"
 
-    page.goto(f"{base}/yearly?lang=vi")
+    # The schools exported the current hour: ask for the reporting year that holds it
+    # (the default, the year due next, is the one just ended during December).
+    start, end = reporting_year_of(datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).date())
+    period = f"from={start.isoformat()}&to={end.isoformat()}"
+    page.goto(f"{base}/yearly?lang=vi&{period}")
     assert page.inner_text("h1") == "Báo cáo năm về bảo vệ trẻ em trên môi trường mạng"
     hint = page.locator("p.noprint")
     assert hint.is_visible()
@@ -86,7 +93,7 @@ def test_a_department_viewer_reads_the_overview_and_the_yearly_report(browser, d
     shot(page, "department-yearly-print")
     page.emulate_media(media="screen")
 
-    answer = context.request.get(f"{base}/yearly?format=csv")
+    answer = context.request.get(f"{base}/yearly?format=csv&{period}")
     assert answer.status == 200 and "attachment" in answer.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(answer.text().lstrip("\ufeff"))))
     assert rows[0] == ["section", "key", "blocked", "allowed"]

@@ -76,11 +76,22 @@ def signed(keys: SchoolKeys, export: dict[str, Any]) -> tuple[bytes, dict[str, s
                   "Content-Type": "application/json"}
 
 
+# The department's clock in these tests: a fixed instant, never the machine's date.
+# A test may ask for others with @pytest.mark.parametrize("now", [...], indirect=True).
+DEFAULT_NOW = "2026-11-23T10:30"
+
+
+@pytest.fixture
+def now(request: pytest.FixtureRequest) -> int:
+    return at(getattr(request, "param", DEFAULT_NOW))
+
+
 @dataclass
 class Dept:
     settings: Settings
     store: DepartmentStore
     app: Any
+    now: int  # the department server's clock (unix seconds)
 
     def client(self, role: str | None = None) -> TestClient:
         c = TestClient(self.app, base_url="https://dept.test", follow_redirects=False)
@@ -92,15 +103,15 @@ class Dept:
 
 
 @pytest.fixture
-def dept(tmp_path: Path, store_url: str) -> Iterator[Dept]:
+def dept(tmp_path: Path, store_url: str, now: int) -> Iterator[Dept]:
     settings = Settings(data_dir=str(tmp_path / "dept"), department_db=store_url, department_max_body=50_000,
                         blocklists_dir=str(SHIPPED_BLOCKLISTS))
     settings.data_path.mkdir(parents=True)
     store = DepartmentStore(settings.department_store, settings.zone)
     store.migrate()
-    app = create_department_app(settings, store, setup_token="dept-setup")
+    app = create_department_app(settings, store, setup_token="dept-setup", clock=lambda: float(now))
     accounts.add_user(settings.db_path, "admin", PASSWORD, "admin")
     accounts.add_user(settings.db_path, "viewer", PASSWORD, "department")
     accounts.add_user(settings.db_path, "teacher", PASSWORD, "teacher")
-    yield Dept(settings, store, app)
+    yield Dept(settings, store, app, now)
     store.db.close()

@@ -4,11 +4,22 @@ each page checks the role; nothing about a child appears."""
 
 from __future__ import annotations
 
-import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
-from dashboard.department.views import school_year
-from tests.dashboard.department.conftest import Dept, at, make_export
+import pytest
+
+from dashboard.department.views import reporting_year_of, school_year
+from tests.dashboard.department.conftest import VN, Dept, at, make_export
+
+# Dates where a date-sensitive report is most likely to go wrong: the first day of a
+# reporting year, the last minute of a calendar year, New Year, a leap day, Tết, and
+# 23:59 local time (still today in Hanoi, already past 16:59 UTC).
+EDGE_DATES = ["2026-12-01T00:05", "2026-12-04T20:43", "2026-12-31T23:59", "2027-01-01T00:00",
+              "2028-02-29T12:00", "2027-02-06T09:00", "2026-11-30T23:59", "2026-06-15T23:59"]
+
+
+def today_of(dept: Dept) -> date:
+    return datetime.fromtimestamp(dept.now, VN).date()
 
 
 def fill(dept: Dept) -> None:
@@ -16,23 +27,23 @@ def fill(dept: Dept) -> None:
     s.register("79-TH-0001", "TH Lê Lợi", "TP Hồ Chí Minh", "Quận 1", ["primary"], "k1")
     s.register("01-THCS-0001", "THCS Chu Văn An", "Hà Nội", "Ba Đình", ["lower-secondary"], "k3")
     s.register("01-THCS-0002", "THCS Im Lặng", "Hà Nội", "Ba Đình", ["lower-secondary"], "k4")
-    today = date.fromtimestamp(time.time())
+    now = dept.now
+    today = today_of(dept)
     day = at(f"{today.isoformat()}T09:00") - 3 * 86_400  # Lê Lợi last reported three days ago
     s.ingest(s.school("79-TH-0001"), make_export(
         "79-TH-0001", day, [("primary", "games", "block", 40), ("primary", "adult", "block", 9),
                             ("primary", "", "allow", 900)],
-        lists=[("blocklists/adult/domains", "adult", 5000, int(time.time()) - 3600)], baseline_version="2026-12"),
-        int(time.time()))
-    recent = int(time.time()) // 3600 * 3600 - 3600
+        lists=[("blocklists/adult/domains", "adult", 5000, now - 3600)], baseline_version="2026-12"), now)
+    recent = now // 3600 * 3600 - 3600
     s.ingest(s.school("01-THCS-0001"), make_export(
         "01-THCS-0001", recent, [("lower-secondary", "social_networks", "block", 30)],
-        lists=[("blocklists/adult/domains", "adult", 5000, int(time.time()) - 30 * 86_400)]), int(time.time()))
+        lists=[("blocklists/adult/domains", "adult", 5000, now - 30 * 86_400)]), now)
     s.ingest(s.school("79-TH-0001"), make_export("79-TH-0001", day + 14 * 3600, day=(today - timedelta(days=3))
                                                  .isoformat(), alerts=[("self_harm", 5)], reviews=[("approved", 6)],
                                                  baseline_version="2026-12",
                                                  lists=[("blocklists/adult/domains", "adult", 5000,
-                                                         int(time.time()) - 3600)]),
-             int(time.time()))
+                                                         now - 3600)]),
+             now)
 
 
 def test_overview_by_area_level_and_category(dept: Dept) -> None:
@@ -66,25 +77,38 @@ def test_schools_page_lists_problems(dept: Dept) -> None:
     assert "THCS Im Lặng" in page and "Ngừng gửi số liệu" in page and "Danh sách chặn cũ" in page
 
 
+@pytest.mark.parametrize("now", EDGE_DATES, indirect=True)
 def test_yearly_report_printable_in_vietnamese_and_csv(dept: Dept) -> None:
     fill(dept)
     c = dept.client("viewer")
-    start, end = school_year(date.today())
+    today = today_of(dept)
+    start, end = school_year(today)
     page = c.get("/yearly").text
     assert "Báo cáo năm về bảo vệ trẻ em trên môi trường mạng" in page
     assert f"{start.strftime('%d/%m/%Y')} đến {end.strftime('%d/%m/%Y')}" in page
     assert "Người lập báo cáo" in page and "@media print" not in page  # print styles live in the stylesheet
-    csv_text = c.get("/yearly?format=csv").text
+    # A period that holds all the data (three days ago to today), whichever reporting year that is.
+    since = (today - timedelta(days=3)).isoformat()
+    csv_text = c.get(f"/yearly?format=csv&from={since}&to={today.isoformat()}").text
     assert csv_text.startswith("\ufeffsection,key,blocked,allowed")
     assert "by_province,Hà Nội,30,0" in csv_text and "alerts,self_harm,5" in csv_text
     assert "schools,registered,3" in csv_text
+    # The default period counts exactly the data dated inside it.
+    default = c.get("/yearly?format=csv").text
+    recent = datetime.fromtimestamp(dept.now // 3600 * 3600 - 3600, VN).date()
+    assert ("by_province,Hà Nội,30,0" in default) == (start <= recent <= end)
+    assert ("alerts,self_harm,5" in default) == (start <= today - timedelta(days=3) <= end)
     assert "Yearly report on children" in c.get("/yearly?lang=en").text
 
 
 def test_school_year_is_december_to_november() -> None:
     assert school_year(date(2026, 11, 25)) == (date(2025, 12, 1), date(2026, 11, 30))
-    assert school_year(date(2026, 12, 5)) == (date(2025, 12, 1), date(2026, 11, 30))
+    assert school_year(date(2026, 12, 5)) == (date(2025, 12, 1), date(2026, 11, 30))  # due before 10 December
+    assert school_year(date(2026, 12, 31)) == (date(2025, 12, 1), date(2026, 11, 30))
     assert school_year(date(2027, 1, 10)) == (date(2026, 12, 1), date(2027, 11, 30))
+    assert school_year(date(2028, 2, 29)) == (date(2027, 12, 1), date(2028, 11, 30))
+    assert reporting_year_of(date(2026, 12, 1)) == (date(2026, 12, 1), date(2027, 11, 30))
+    assert reporting_year_of(date(2026, 11, 30)) == (date(2025, 12, 1), date(2026, 11, 30))
 
 
 def test_roles(dept: Dept) -> None:
