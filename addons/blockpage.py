@@ -139,5 +139,5 @@ class BlockPage:
             t=self.catalog.t, langs=langs, host=host, reason=verdict.reason.value,
             category_names=category_names, group_names=group_names, time=time_text,
             reference=reference, review_url=review_url, report_url=report_url, school=settings.school_name,
-            counsellor=settings.counsellor_contact,
+            counsellor=settings.counsellor_contact, other=verdict.matched or "",
         )

@@ -1,5 +1,9 @@
 """Enforce: decides every request with the core and answers blocked ones at once.
 
+Every name the request carries (the target, the TLS server name, the Host header
+or `:authority`) is decided; the strictest decision wins (core.layers). A Host
+header that does not parse is a 400 for everyone.
+
 Fails closed: if anything raises while deciding, the request is blocked with
 reason `error` (unless the device is known to belong to a staff group) and the
 error is logged. A later addon (BlockPage) turns the short 403 into a full page.
@@ -11,9 +15,9 @@ import logging
 import time
 
 from mitmproxy import http
-from mitmproxy.net.http import url
 
-from addons.core.domains import HostError, ip_literal, normalise_host
+from addons.core.domains import normalise_host
+from addons.core.layers import strictest
 from addons.core.model import (
     CLIENT_KEY,
     DECISION_SECONDS_KEY,
@@ -26,7 +30,7 @@ from addons.core.model import (
     Verdict,
 )
 from addons.core.snapshot import Runtime, Snapshot
-from addons.flowutil import block
+from addons.flowutil import BadName, block, request_names
 
 logger = logging.getLogger(__name__)
 
@@ -37,9 +41,10 @@ def request_view(req: http.Request, host: str) -> RequestView:
     return RequestView(normalise_host(host), path or "/", req.scheme, req.port, req.method, query)
 
 
-def _error_verdict(client: ClientInfo | None) -> Verdict:
+def _error_verdict(client: ClientInfo | None, why: str = "") -> Verdict:
     group = client.group if client else "unknown"
-    return Verdict(Action.BLOCK, Reason.ERROR, group, rule="enforcement failed; blocked (fail closed)")
+    return Verdict(Action.BLOCK, Reason.ERROR, group,
+                   rule=f"enforcement failed{': ' + why if why else ''}; blocked (fail closed)")
 
 
 class Enforce:
@@ -55,6 +60,12 @@ class Enforce:
         try:
             verdict = self.decide(flow, snapshot, client)
             flow.metadata[DECISION_SECONDS_KEY] = time.perf_counter() - start
+        except BadName as e:
+            if e.layer == "host":  # for everyone: a server could read it another way than we did
+                flow.response = http.Response.make(400, f"Bad request: {e}\n".encode(),
+                                                   {"Content-Type": "text/plain; charset=utf-8"})
+                return
+            verdict = _error_verdict(client, str(e))
         except Exception:
             logger.exception("Enforcement failed; blocking the request (fail closed).")
             if _is_staff(client, snapshot):
@@ -66,6 +77,7 @@ class Enforce:
         flow.metadata[VERDICT_KEY] = verdict
 
     def decide(self, flow: http.HTTPFlow, snapshot: Snapshot | None, client: ClientInfo | None) -> Verdict:
+        """Every name the request carries is decided; the strictest wins (core.layers)."""
         if snapshot is None or client is None:
             raise RuntimeError("no policy snapshot or client identity for this request")
         if client.group not in snapshot.policy.groups:  # a reload landed in between
@@ -74,45 +86,8 @@ class Enforce:
         now = snapshot.now()
         req = flow.request
         overrides = self.runtime.overrides
-        names = request_names(flow)
-        verdict = snapshot.decide(request_view(req, names[0]), group, now, overrides)
-        # Domain fronting: the Host header or the TLS server name may name another site
-        # than the one the request goes to. Decide on each name; block if any is blocked.
-        for other in names[1:]:
-            if verdict.action is not Action.ALLOW:
-                break
-            second = snapshot.decide(request_view(req, other), group, now, overrides)
-            if second.action is Action.BLOCK:
-                return second
-        return verdict
-
-
-def _name(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return normalise_host(url.parse_authority(value, check=False)[0])
-    except (HostError, ValueError):
-        return None
-
-
-def request_names(flow: http.HTTPFlow) -> list[str]:
-    """The names a request is decided on, the one it goes to first.
-
-    In explicit-proxy mode the request names its target; the Host header and the
-    TLS server name (SNI) must agree with it. In transparent mode the target is
-    only an IP address: the request is decided on the names it carries, and on
-    the address only when it carries none (a bare-IP connection).
-    """
-    req = flow.request
-    target = normalise_host(req.host)
-    names = [n for n in (_name(req.host_header), normalise_host(flow.client_conn.sni)
-                         if flow.client_conn.sni else None) if n]
-    if ip_literal(target) is not None and names and ip_literal(names[0]) is None:
-        ordered = [names[0]] + [n for n in names[1:] if n != names[0]]
-    else:
-        ordered = [target] + [n for n in names if n != target]
-    return list(dict.fromkeys(ordered))
+        return strictest([(name, snapshot.decide(request_view(req, name.host), group, now, overrides))
+                          for name in request_names(flow)])
 
 
 def _is_staff(client: ClientInfo | None, snapshot: Snapshot | None) -> bool:

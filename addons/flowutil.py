@@ -6,9 +6,11 @@ state: how a block is written into a flow, and which host a flow is for.
 
 from __future__ import annotations
 
-from mitmproxy import http
+from mitmproxy import connection, http
+from mitmproxy.proxy import mode_specs
 
-from addons.core.domains import HostError, normalise_host
+from addons.core.domains import HostError, normalise_host, parse_authority
+from addons.core.layers import Name, distinct
 from addons.core.model import BLOCKED_KEY, VERDICT_KEY, Verdict
 
 
@@ -66,3 +68,51 @@ def block_at_headers(flow: http.HTTPFlow, verdict: Verdict) -> None:
     response.stream = replace_body
     flow.metadata[VERDICT_KEY] = verdict
     flow.metadata[BLOCKED_KEY] = True
+
+
+def explicit_mode(client: connection.Client) -> bool:
+    """The device names its target (a proxy request or CONNECT, SOCKS): the proxy
+    connects there. Otherwise (transparent, WireGuard, local capture) the device
+    chose an address, and the names it carries say which site it wants."""
+    return isinstance(getattr(client, "proxy_mode", None),
+                      (mode_specs.RegularMode, mode_specs.UpstreamMode, mode_specs.Socks5Mode))
+
+
+def upstream_mode(client: connection.Client) -> bool:
+    return isinstance(getattr(client, "proxy_mode", None), mode_specs.UpstreamMode)
+
+
+class BadName(ValueError):
+    """A name of the request that does not parse: `layer` says which."""
+
+    def __init__(self, layer: str, message: str):
+        super().__init__(message)
+        self.layer = layer
+
+
+def request_names(flow: http.HTTPFlow) -> list[Name]:
+    """Every name a request carries, the one it goes to first (core.layers).
+
+    Explicit proxy: the target (a CONNECT's, or the absolute URL's), then the TLS
+    server name and the Host header (or HTTP/2 `:authority`). Transparent mode:
+    the server name and the Host header, and the destination address only when the
+    request carries no name. Raises BadName for a name that does not parse."""
+    req, client = flow.request, flow.client_conn
+    carried: list[Name] = []
+    if client.sni:
+        try:
+            carried.append(Name("sni", normalise_host(client.sni)))
+        except HostError as e:
+            raise BadName("sni", f"the TLS server name does not parse: {e}") from None
+    if req.host_header:
+        try:
+            carried.append(Name("host", parse_authority(req.host_header)[0]))
+        except HostError as e:
+            raise BadName("host", f"the Host header does not parse: {e}") from None
+    try:
+        target = normalise_host(req.host)
+    except HostError as e:
+        raise BadName("url", f"the request's host does not parse: {e}") from None
+    if explicit_mode(client):
+        return distinct([Name("connect" if client.tls else "url", target), *carried])
+    return distinct(carried) if carried else [Name("destination", target)]

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import Any
 
-from mitmproxy import http
+from mitmproxy import http, tcp
 
 from addons.core import __version__
 from addons.core.domains import HostError, normalise_host
@@ -145,7 +145,8 @@ class IncidentLog:
             logger.info("Retention: removed %s.", ", ".join(f"{v} {k}" for k, v in removed.items() if v))
         return removed
 
-    def authority_report(self, verdict: Verdict, host: str, flow: http.HTTPFlow, now: int) -> OutboxItem | None:
+    def authority_report(self, verdict: Verdict, host: str, flow: http.HTTPFlow | tcp.TCPFlow, now: int
+                         ) -> OutboxItem | None:
         """The report for the authorities of a locked-list match; one per list entry and
         host a day (each match is still its own incident)."""
         check: ImageCheck | None = flow.metadata.get(IMAGE_KEY)
@@ -168,7 +169,13 @@ class IncidentLog:
     def error(self, flow: http.HTTPFlow) -> None:
         self.record(flow)
 
-    def record(self, flow: http.HTTPFlow) -> None:
+    def http_connect_error(self, flow: http.HTTPFlow) -> None:
+        self.record(flow)  # a CONNECT refused for its port or target (addons/connections.py)
+
+    def tcp_error(self, flow: tcp.TCPFlow) -> None:
+        self.record(flow)  # a tunnel that was neither HTTP nor TLS, closed (addons/connections.py)
+
+    def record(self, flow: http.HTTPFlow | tcp.TCPFlow) -> None:
         verdict: Verdict | None = flow.metadata.get(VERDICT_KEY)
         if verdict is None or flow.metadata.get(LOGGED_KEY) is verdict or self.writer is None:
             return
@@ -185,11 +192,15 @@ class IncidentLog:
         client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
         ref = self.pseudonymize(client.address) if client and client.address and self.pseudonymize else None
         addr = client.address if client and settings.store_client_addresses else None
+        if isinstance(flow, http.HTTPFlow):
+            raw_host, path = flow.request.pretty_host, flow.request.path
+        else:
+            raw_host, path = (flow.server_conn.address or ("", 0))[0], ""
         try:
-            host = normalise_host(flow.request.pretty_host)
+            host = normalise_host(raw_host)
         except HostError:
-            host = flow.request.pretty_host[:253]
-        incident = block_incident(verdict, host, flow.request.path, now, ref, addr)
+            host = raw_host[:253]
+        incident = block_incident(verdict, host, path, now, ref, addr)
         if verdict.reason is Reason.ILLEGAL:
             self.writer.add_critical(incident, self.authority_report(verdict, host, flow, now))
             return

@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from mitmproxy import http
+from mitmproxy import http, tcp
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -273,7 +273,13 @@ class Metrics:
     def error(self, flow: http.HTTPFlow) -> None:
         self.observe(flow)
 
-    def observe(self, flow: http.HTTPFlow) -> None:
+    def http_connect_error(self, flow: http.HTTPFlow) -> None:
+        self.observe(flow)
+
+    def tcp_error(self, flow: tcp.TCPFlow) -> None:
+        self.observe(flow)
+
+    def observe(self, flow: http.HTTPFlow | tcp.TCPFlow) -> None:
         check: ImageCheck | None = flow.metadata.pop(IMAGE_KEY, None)
         if check is not None:
             self.images_checked.labels(check.result).inc()

@@ -9,6 +9,7 @@ from typing import Any
 from addons.blockpage import BlockPage
 from addons.chain import Chain
 from addons.clients import ClientIdentify
+from addons.connections import Connections
 from addons.core.snapshot import Runtime
 from addons.downloads import FileTypes
 from addons.enforce import Enforce
@@ -41,9 +42,10 @@ def make_addons(runtime: Runtime, argv: Sequence[str] = ()) -> list[Any]:
         TlsPolicy(runtime),
         ClientIdentify(runtime),
         Enforce(runtime),
+        Connections(runtime),
         HomeRules(runtime),
-        PersonalInfo(runtime),
         SafeSearch(runtime),
+        PersonalInfo(runtime),
         FileTypes(runtime),
         ImageMatch(runtime),
         PhraseScan(runtime),

@@ -10,6 +10,12 @@
 - Hosts in blocklists/passthrough.txt (banks, health, government, pinned apps)
   are never decrypted for anyone, and are still filtered by name.
 
+Every name of the connection is decided (core.layers): the CONNECT target and
+the server name (SNI), or the destination address when there is neither. A
+connection is passed through only when every name allows it, and as a
+passthrough host only when every name is one: `CONNECT blocked:443` with a
+bank's server name is decided on both and blocked.
+
 mitmproxy offers no public way to refuse a handshake; we answer it with a TLS
 context that has no certificate, through the public `tls_start_client` hook, so
 OpenSSL sends a handshake-failure alert. tests/e2e/test_gateway.py fails if a
@@ -23,10 +29,13 @@ import logging
 from mitmproxy import tls
 from OpenSSL import SSL
 
+from addons.core.decide import BLOCKED, decide_ask
 from addons.core.domains import HostError, normalise_host
 from addons.core.inspection import inspection_reason
+from addons.core.layers import Name, distinct, strictest
 from addons.core.model import Action, RequestView
 from addons.core.snapshot import Runtime, identify
+from addons.flowutil import explicit_mode
 
 logger = logging.getLogger(__name__)
 
@@ -49,21 +58,26 @@ class TlsPolicy:
         client = data.context.client
         if snap is None or client.peername is None:
             return  # no policy yet: intercept, and the request is decided (fail closed) later
-        name = data.client_hello.sni or (data.context.server.address[0] if data.context.server.address else "")
-        try:
-            host = normalise_host(name)
-        except HostError:
-            return
         info = identify(snap, self.runtime, client.peername[0], client.id)
         group = snap.policy.groups.get(info.group)
         if group is None:
             return
-        mode = group.content.tls
-        if mode == "intercept" and not snap.is_passthrough(host):
+        try:
+            names = hello_names(data)
+        except HostError:
+            return  # intercept: the request is decided, and a name that does not parse blocks it
+        if not names:
             return
-        verdict = snap.decide(RequestView(host, "/", "https", 443), group, None, self.runtime.overrides)
-        if mode == "selective" and not snap.is_passthrough(host):
-            reason = inspection_reason(host, group, verdict, snap.lists, snap.engines, bool(snap.phrases.count))
+        mode = group.content.tls
+        passthrough = all(snap.is_passthrough(n.host) for n in names)
+        if mode == "intercept" and not passthrough:
+            return
+        asks = [snap.ask(RequestView(n.host, "/", "https", 443), group, None, self.runtime.overrides) for n in names]
+        decided = [decide_ask(a) for a in asks]
+        verdict = strictest(list(zip(names, decided, strict=True)))
+        if mode == "selective" and not passthrough:
+            reason = BLOCKED if verdict.action is Action.BLOCK else next(
+                (r for a, v in zip(asks, decided, strict=True) if (r := inspection_reason(a, v)) is not None), None)
             counts = self.runtime.stats.tls_selective
             counts[reason or "passthrough"] = counts.get(reason or "passthrough", 0) + 1
             if reason is None:
@@ -83,3 +97,19 @@ class TlsPolicy:
         if data.context.client.id in self._refuse:
             self._refuse.discard(data.context.client.id)
             data.ssl_conn = refusing_connection()
+
+
+def hello_names(data: tls.ClientHelloData) -> list[Name]:
+    """The names of a TLS connection before it is decrypted: the CONNECT target (explicit
+    proxy), the server name (SNI), and the destination address when there is neither."""
+    names = []
+    context = data.context
+    address = context.server.address
+    explicit = explicit_mode(context.client)
+    if explicit and address:
+        names.append(Name("connect", normalise_host(address[0])))
+    if data.client_hello.sni:
+        names.append(Name("sni", normalise_host(data.client_hello.sni)))
+    if not names and address:
+        names.append(Name("destination", normalise_host(address[0])))
+    return distinct(names)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import pkgutil
+import urllib.parse
 
 import idna
 from tldextract.suffix_list import extract_tlds_from_suffix_list
@@ -74,16 +75,27 @@ def normalise_host(host: str) -> str:
 
 
 def normalise_host_uncached(host: str) -> str:
-    """`normalise_host` without the cache, for bulk list parsing."""
+    """`normalise_host` without the cache, for bulk list parsing.
+
+    Spelled the way a browser reads a URL's host (the WHATWG URL standard):
+    percent-escapes are decoded, and a name whose last label is a number is an
+    IPv4 address in any of its forms (`2130706433`, `0x7f.1`, `0177.0.0.1`,
+    `127.1` are all 127.0.0.1), or no host at all (`example.123`)."""
     h = host.strip()
+    if "%" in h:
+        h = _percent_decode(h)
     if h.startswith("[") and h.endswith("]"):
         h = h[1:-1]
+        if not h or ip_literal(h) is None or "." in h and ":" not in h:
+            raise HostError("not an IPv6 address between the brackets")
     h = h.rstrip(".").lower()
     if not h:
         raise HostError("empty host name")
     ip = ip_literal(h)
     if ip is not None:
         return ip
+    if _ends_in_number(h):
+        return _whatwg_ipv4(h)
     if not h.isascii():
         try:
             h = idna.encode(h, uts46=True).decode("ascii")
@@ -102,6 +114,89 @@ def normalise_host_uncached(host: str) -> str:
         if not all(c.isalnum() or c in "-_" for c in label):
             raise HostError(f"invalid character in '{label}'")
     return h
+
+
+def _percent_decode(text: str) -> str:
+    try:
+        out = urllib.parse.unquote_to_bytes(text).decode("utf-8")
+    except UnicodeDecodeError:
+        raise HostError("percent-escapes in the host name are not UTF-8") from None
+    if "%" in out:
+        raise HostError("a '%' in the host name")
+    return out
+
+
+def _ipv4_number(part: str) -> int | None:
+    """One part of an IPv4 address as the WHATWG URL parser reads it (decimal,
+    0x hex, leading-zero octal), or None if it is not a number."""
+    if not part:
+        return None
+    base = 10
+    if len(part) >= 2 and part[:2] in ("0x", "0X"):
+        part, base = part[2:], 16
+    elif len(part) >= 2 and part[0] == "0":
+        part, base = part[1:], 8
+    if not part:
+        return 0
+    digits = "0123456789abcdef"[:base]
+    if len(part) > 32 or any(c not in digits for c in part.lower()):
+        return None
+    return int(part, base)
+
+
+def _ends_in_number(host: str) -> bool:
+    last = host.rsplit(".", 1)[-1]
+    return bool(last) and (last.isascii() and last.isdigit() or _ipv4_number(last) is not None)
+
+
+def _whatwg_ipv4(host: str) -> str:
+    parts = host.split(".")
+    if len(parts) > 4:
+        raise HostError("a host name ending in a number must be an IPv4 address")
+    numbers = [_ipv4_number(p) for p in parts]
+    if any(n is None for n in numbers):
+        raise HostError("a host name ending in a number must be an IPv4 address")
+    values = [n for n in numbers if n is not None]
+    if any(n > 255 for n in values[:-1]) or values[-1] >= 256 ** (5 - len(values)):
+        raise HostError("an IPv4 address part out of range")
+    address = values[-1]
+    for i, n in enumerate(values[:-1]):
+        address += n * 256 ** (3 - i)
+    return str(ipaddress.IPv4Address(address))
+
+
+def parse_authority(value: str) -> tuple[str, int | None]:
+    """A Host header or `:authority` as a browser sends it: `host`, `host:port`,
+    `[v6]` or `[v6]:port`, nothing else. Raises HostError for anything a server
+    could read another way (an empty or non-numeric port, user info, spaces)."""
+    text = value.strip()
+    if not text or any(c in text for c in " \t@/\\?#"):
+        raise HostError(f"not a host name with an optional port: {value!r}")
+    port: int | None = None
+    if text.startswith("["):
+        end = text.find("]")
+        if end < 0:
+            raise HostError("an IPv6 address without its closing ']'")
+        host, rest = text[: end + 1], text[end + 1:]
+        if rest:
+            if not rest.startswith(":"):
+                raise HostError(f"unexpected text after the IPv6 address: {rest!r}")
+            port = _port(rest[1:])
+    else:
+        host, sep, rest = text.rpartition(":")
+        if not sep:
+            host = text
+        elif ":" in host:
+            raise HostError("an IPv6 address must be written in brackets")
+        else:
+            port = _port(rest)
+    return normalise_host(host), port
+
+
+def _port(text: str) -> int:
+    if not text or not text.isascii() or not text.isdigit() or len(text) > 5 or not 0 < int(text) < 65536:
+        raise HostError(f"not a port number: {text!r}")
+    return int(text)
 
 
 def ip_literal(host: str) -> str | None:

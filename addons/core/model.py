@@ -32,6 +32,10 @@ class Reason(StrEnum):
     SAFEGUARDING = "safeguarding"  # words about self-harm, grooming, extremism or bullying: help, not blame
     PERSONAL_INFO = "personal_info"  # about to send personal information to an unknown site (a warning)
     ERROR = "error"  # enforcement failed; blocked so that a failure never opens the filter
+    # the connection itself (core.layers): every name it carries, its port and protocol
+    MISMATCH = "mismatch"  # the connection names two sites (CONNECT target, server name, Host) and one is blocked
+    TUNNEL = "tunnel"  # a port other than the web's, or bytes that are neither HTTP nor TLS
+    LOCAL = "local"  # the gateway itself, loopback or link-local addresses, however the name is spelled
     # home gateway (core.home): a parent's choices for one child
     SERVICE = "service"  # a named service (blocklists/services.yaml) blocked by a policy or a parent
     BUDGET = "budget"  # the child's daily time for this service (or its group) is used up
@@ -60,6 +64,9 @@ BLOCK_REASONS = frozenset(
         Reason.SAFEGUARDING,
         Reason.PERSONAL_INFO,
         Reason.ERROR,
+        Reason.MISMATCH,
+        Reason.TUNNEL,
+        Reason.LOCAL,
         Reason.SERVICE,
         Reason.BUDGET,
         Reason.PAUSED,

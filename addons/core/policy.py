@@ -24,6 +24,7 @@ from .content import CONTENT_KEYS, ContentRules, defaults_for, parse_content
 from .domains import HostError, is_public_suffix, normalise_host
 from .errors import Collector, suggest
 from .model import Action, Kind, Origin
+from .ports import NO_PORTS, OpenPorts, parse_open_ports
 from .schedule import Schedule, ScheduleError, Window, compile_schedule, make_window
 from .services import EMPTY as NO_SERVICES
 from .services import Services
@@ -60,6 +61,7 @@ GROUP_KEYS = (
     "ip_literals",
     "closed_during",
     "services",
+    "open_ports",
     *CONTENT_KEYS,
 )
 # Renamed keys: still read, with a warning that names the new key.
@@ -129,6 +131,7 @@ class Group:
     closed_during: tuple[Schedule, Origin] | None = None
     content: ContentRules = field(default_factory=ContentRules)
     services: dict[str, CategoryRule] = field(default_factory=dict)  # service or service-group id → rule
+    open_ports: OpenPorts = NO_PORTS  # ports beyond TCP 80/443 (core.ports)
 
     def name(self, lang: str) -> str:
         return self.name_vi if lang == "vi" else self.name_en
@@ -490,8 +493,11 @@ def _compile_group(rg: _RawGroup, base: Group | None, raw: _Raw, categories: Cat
                 rule = _service_rule(str(key), action, Origin(source, sspec.line_of(key)), raw, services, errors)
                 if rule is not None:
                     svc[str(key)] = rule
+    ports = base.open_ports if base else NO_PORTS
+    if "open_ports" in spec:
+        ports = parse_open_ports(spec["open_ports"], source, spec.line_of("open_ports"), gid, errors)
     return Group(gid, names[0], names[1], kind, level, grade, chain, cats, domains, tuple(urls),
-                 unc, ipl, closed, content, svc)
+                 unc, ipl, closed, content, svc, ports)
 
 
 def _service_rule(key: str, action: Any, origin: Origin, raw: _Raw, services: Services,

@@ -12,7 +12,7 @@ from typing import Any
 
 from .categories import Categories
 from .clients import ClientIndex, ClientMatch
-from .decide import Lists, decide
+from .decide import Ask, Lists, decide_ask, make_ask
 from .domains import candidates
 from .hashes import EMPTY as EMPTY_HASHES
 from .hashes import HashIndex
@@ -59,9 +59,15 @@ class Snapshot:
     def now(self) -> datetime:
         return datetime.now(self.tz)
 
+    def ask(self, req: RequestView, group: Group, at: datetime | None = None,
+            overrides: Overrides = NO_OVERRIDES) -> Ask:
+        """The inputs of one decision (core.decide.CHECKS) with this snapshot's lists."""
+        return make_ask(req, group, self.lists, at or self.now(), overrides, self.engines, self.services,
+                        scanning=bool(self.phrases.count))
+
     def decide(self, req: RequestView, group: Group, at: datetime | None = None,
                overrides: Overrides = NO_OVERRIDES) -> Verdict:
-        return decide(req, group, self.lists, at or self.now(), overrides, self.engines, self.services)
+        return decide_ask(self.ask(req, group, at, overrides))
 
 
 @dataclass

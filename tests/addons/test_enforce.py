@@ -25,7 +25,16 @@ def test_allows_and_records_the_verdict(chain: Chain) -> None:
 
 def test_fronted_host_header_is_decided_too(chain: Chain) -> None:
     f = chain.request(chain.flow("https://school.test/", host_header="bet.test"))
-    assert f.response is not None and f.metadata[VERDICT_KEY].reason is Reason.CATEGORY
+    verdict = f.metadata[VERDICT_KEY]
+    assert f.response is not None and verdict.reason is Reason.MISMATCH and verdict.category == "gambling"
+    assert "the Host header bet.test" in verdict.rule
+
+
+def test_a_host_header_that_does_not_parse_is_a_400_for_everyone(chain: Chain) -> None:
+    for client in ("127.0.0.7", "127.0.0.20"):  # grade 7 and staff
+        for bad in ("bet.test:", "bet.test:abc", "bet.test:99999", "user@bet.test", "bet test"):
+            f = chain.request(chain.flow("http://school.test/", host_header=bad, client=client))
+            assert f.response is not None and f.response.status_code == 400, (client, bad)
 
 
 def test_already_handled_flow_is_left_alone(chain: Chain) -> None:

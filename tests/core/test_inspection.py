@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from addons.core.decide import decide_ask
 from addons.core.inspection import BLOCKED, PATH_RULES, SAFE_SEARCH, SCANNING, inspection_reason
 from addons.core.model import RequestView
 from addons.core.settings import Settings
@@ -27,8 +28,8 @@ def reason(snap: Snapshot, host: str, group: str = "grade-7", **content: object)
     g = snap.group(group)
     if content:
         g = replace(g, content=replace(g.content, **content))
-    verdict = snap.decide(RequestView(host, "/", "https", 443), g, WEEKEND_NOON)
-    return inspection_reason(host, g, verdict, snap.lists, snap.engines, bool(snap.phrases.count))
+    ask = snap.ask(RequestView(host, "/", "https", 443), g, WEEKEND_NOON)
+    return inspection_reason(ask, decide_ask(ask))
 
 
 @pytest.mark.parametrize("host, expected", [
@@ -69,11 +70,11 @@ def test_group_url_rules(snap: Snapshot) -> None:
     g = snap.group("grade-7")
     prefix = replace(g, urls=(UrlRule("prefix games.test/shorts/", Origin("p.yaml", 3), host="games.test",
                                       path="/shorts/"),))
-    verdict = snap.decide(RequestView("www.games.test", "/", "https", 443), prefix, WEEKEND_NOON)
-    assert inspection_reason("www.games.test", prefix, verdict, snap.lists, snap.engines, True) == PATH_RULES
+    ask = snap.ask(RequestView("www.games.test", "/", "https", 443), prefix, WEEKEND_NOON)
+    assert inspection_reason(ask, decide_ask(ask)) == PATH_RULES
     regex = replace(g, urls=(UrlRule("regex /shorts/", Origin("p.yaml", 4), regex=re.compile("/shorts/")),))
-    verdict = snap.decide(RequestView("games.test", "/", "https", 443), regex, WEEKEND_NOON)
-    assert inspection_reason("games.test", regex, verdict, snap.lists, snap.engines, True) == PATH_RULES
+    ask = snap.ask(RequestView("games.test", "/", "https", 443), regex, WEEKEND_NOON)
+    assert inspection_reason(ask, decide_ask(ask)) == PATH_RULES
 
 
 def test_has_paths(snap: Snapshot) -> None:

@@ -6,8 +6,14 @@ rules are never touched."""
 from __future__ import annotations
 
 import secrets
+import shutil
 import subprocess
 from dataclasses import dataclass, field
+from pathlib import Path
+
+# Names the gateway resolves (its /etc/hosts inside the namespace, which `ip netns exec`
+# reads from /etc/netns/<name>/hosts): the proxy connects to a name's own address.
+GATEWAY_HOSTS = ("school.test", "www.school.test", "bet.test", "social.test", "games.test", "news.test")
 
 
 def sh(*args: str, ns: str | None = None, check: bool = True, timeout: float = 30,
@@ -44,7 +50,14 @@ class Topology:
     def lan_if(self) -> str:
         return f"g0{self.tag}"[:15]
 
+    @property
+    def etc(self) -> Path:
+        return Path("/etc/netns") / self.gateway
+
     def create(self) -> None:
+        self.etc.mkdir(parents=True, exist_ok=True)
+        (self.etc / "hosts").write_text("127.0.0.1 localhost\n" + "".join(
+            f"{self.server_ip} {name}\n" for name in GATEWAY_HOSTS), encoding="utf-8")
         for ns in (self.client, self.gateway, self.server):
             sh("ip", "netns", "add", ns)
             sh("ip", "link", "set", "lo", "up", ns=ns)
@@ -63,6 +76,7 @@ class Topology:
         sh("sysctl", "-qw", "net.ipv4.ip_forward=1", ns=self.gateway)
 
     def destroy(self) -> None:
+        shutil.rmtree(self.etc, ignore_errors=True)
         for ns in (self.client, self.gateway, self.server):
             subprocess.run(["ip", "netns", "pids", ns], capture_output=True)
             pids = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout.split()

@@ -74,6 +74,12 @@ class _Handler(BaseHTTPRequestHandler):
         host = host.split(":")[0]
         self.server.seen.append((self.scheme, host, path, dict(self.headers.items()), request_body))
         ctype, body = self.server.pages.get(host + path.split("?")[0], ("application/json", None))
+        if ctype.startswith("redirect:"):
+            self.send_response(302)
+            self.send_header("Location", ctype[len("redirect:"):])
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if body is None:
             body = page_body(host, path, self.scheme)
         self.send_response(200)
@@ -87,6 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_HEAD = do_PUT = _answer
 
     def do_CONNECT(self) -> None:
+        self.server.connects.append(self.path)
         self.send_response(200, "Connection established")
         self.end_headers()
         self.wfile.flush()
@@ -112,6 +119,7 @@ class _Upstream(ThreadingHTTPServer):
     daemon_threads = True
     tls: ssl.SSLContext
     seen: list[tuple[str, str, str, dict[str, str], bytes]]
+    connects: list[str]  # CONNECT targets asked of it (host:port)
     pages: dict[str, tuple[str, bytes]]  # "host/path" → (content type, body) instead of the echo
 
 
@@ -124,6 +132,7 @@ class Upstream:
         ctx.set_alpn_protocols(["http/1.1"])
         self.server.tls = ctx
         self.server.seen = []
+        self.server.connects = []
         self.server.pages = {}
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -139,6 +148,18 @@ class Upstream:
     def serve(self, host_path: str, content_type: str, body: bytes) -> None:
         """Answer `host/path` with this body instead of the JSON echo."""
         self.server.pages[host_path] = (content_type, body)
+
+    def redirect(self, host_path: str, location: str) -> None:
+        """Answer `host/path` with a 302 to `location`."""
+        self.server.pages[host_path] = (f"redirect:{location}", b"")
+
+    @property
+    def connects(self) -> list[str]:
+        return self.server.connects
+
+    def contacted(self, host: str) -> bool:
+        """Whether any request or CONNECT for `host` reached this upstream."""
+        return any(s[1] == host for s in self.seen) or any(c.rsplit(":", 1)[0] == host for c in self.connects)
 
     def __enter__(self) -> Upstream:
         self.thread.start()
