@@ -21,8 +21,10 @@ from urllib.parse import parse_qsl
 KINDS = ("phone", "cccd", "email", "address")
 MAX_BYTES = 262_144
 
-_PHONE = re.compile(r"(?<![\d+])(?:\+?84|0)[\s.-]?[35789]\d(?:[\s.-]?\d){7}(?!\d)")
-_CCCD = re.compile(r"(?<!\d)0\d{2}[0-3]\d{2}\d{6}(?!\d)")  # province code, century/sex digit, year, serial
+# Numbers stand apart from letters and digits: a run of digits inside a hex token or
+# an ID (`a3f0912345678e`) is not a phone number.
+_PHONE = re.compile(r"(?<![0-9A-Za-z+])(?:\+?84|0)[\s.-]?[35789]\d(?:[\s.-]?\d){7}(?![0-9A-Za-z])")
+_CCCD = re.compile(r"(?<![0-9A-Za-z])0\d{2}[0-3]\d{2}\d{6}(?![0-9A-Za-z])")  # province, century/sex, year, serial
 # "số nhà 12", "12 đường Lê Lợi", "phường 5, quận 3", "ngõ 45", "hẻm 12", "thôn", "xã ..."
 _ADDRESS = re.compile(
     r"(?:(?:số\s{0,3}nhà|ngõ|ngách|hẻm|kiệt)\s{0,3}\d)"

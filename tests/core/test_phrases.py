@@ -186,3 +186,31 @@ def test_an_index_with_its_bytes_matcher_pickles(index: PhraseIndex) -> None:
     index.scan_body(b"<p>x</p>", True, "utf-8")
     copy = pickle.loads(pickle.dumps(index))
     assert copy.scan_body("cá độ bóng đá".encode(), False, "utf-8").scores == {"gambling": 40}
+
+
+@pytest.mark.parametrize("name, body", [
+    ("open-angles", b"<" * (1 << 20)),
+    ("unclosed-scripts", b"<script " * (1 << 17)),
+    ("unclosed-comments", b"<!--" * (1 << 18)),
+    ("unclosed-tags", b"<a " * (1 << 18)),
+    ("entities", b"&#" + b"1" * (1 << 20)),
+])
+def test_a_hostile_page_costs_what_an_ordinary_one_does(name: str, body: bytes) -> None:
+    """1 MB built to make a backtracking tag pattern explode (the old one took 10 s on
+    64 KB of "<") is scanned in about the time of an ordinary 1 MB page: a ratio."""
+    import time
+
+    from addons.core.phrases import strip_tags
+
+    ordinary = (b"<p>Bai hoc hom nay ve moi truong</p><a href='/x'>tiep</a> " * (1 << 15))[: 1 << 20]
+
+    def best(data: bytes) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            strip_tags(data)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    assert best(body) < 5 * best(ordinary) + 0.01
+    assert strip_tags(b"<p>a</p><script>x<y</script>b<!-- c -->d") == b" a  b d".replace(b"  b", b"  b")
