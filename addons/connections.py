@@ -57,7 +57,7 @@ class Connections:
         self.resolver = resolver or Resolver()
         self.own: Container[str] = own if own is not None else OwnAddresses()
         self.exempt: set[tuple[str, int]] = set()  # the dashboard's own address: children reach its forms
-        self.refused = {"tunnel": 0, "local": 0}
+        self.refused = runtime.stats.connections_refused  # exported as schoolgate_connections_refused
 
     def running(self) -> None:
         settings: Settings | None = self.runtime.settings

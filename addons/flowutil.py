@@ -116,3 +116,26 @@ def request_names(flow: http.HTTPFlow) -> list[Name]:
     if explicit_mode(client):
         return distinct([Name("connect" if client.tls else "url", target), *carried])
     return distinct(carried) if carried else [Name("destination", target)]
+
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+
+
+def body_may_stream(flow: http.HTTPFlow) -> bool:
+    """Whether mitmproxy may stream this request's body before the `request` hook:
+    it said so already (a Content-Length over stream_large_bodies), or the length is
+    unknown (chunked, or HTTP/2 and 3 without Content-Length), so mitmproxy would
+    switch to streaming once the body passes the limit."""
+    req = flow.request
+    if req.stream:
+        return True
+    if "content-length" in req.headers:
+        return False
+    if "chunked" in req.headers.get("transfer-encoding", "").lower():
+        return True
+    return req.is_http2 or req.is_http3
+
+
+def may_carry_body(flow: http.HTTPFlow) -> bool:
+    req = flow.request
+    return bool(req.stream) or req.method.upper() in BODY_METHODS or "transfer-encoding" in req.headers

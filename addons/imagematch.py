@@ -3,12 +3,15 @@ child-abuse material, for every group (staff and guests included), and
 replaces a match with a neutral placeholder. Nothing can turn it off for a
 group; it runs only while a hash list is loaded.
 
-Each image response (`image/*`, up to `image_hash_max_bytes`) on an intercepted
-connection gets its SHA-256 and MD5 (exact matches: the same bytes) and, from
+Each image response on an intercepted connection, up to `image_hash_max_bytes`
+once decoded, gets its SHA-256 and MD5 (exact matches: the same bytes) and, from
 `image_hash_min_bytes`, its PDQ perceptual hashes (resized, re-encoded, slightly
 cropped, rotated or mirrored copies: within `image_pdq_threshold` bits). PDQ hashing runs in a worker
 process and is cached by the image's SHA-256, so an image many children load is
-decoded once. Only hashes are kept, never an image.
+decoded once. Only hashes are kept, never an image. An image is what its bytes
+say (core.bodies.sniff_image), whatever its Content-Type: `<img>` draws a JPEG
+sent as application/octet-stream. A PDQ hash longer than `scan_time_budget`
+fails closed: students get the placeholder.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from collections import OrderedDict
 
 from mitmproxy import http
 
+from addons.core.bodies import BadEncoding, TooLarge, decode, sniff_image
 from addons.core.hashes import HashMatch, ImageCheck, match_image
 from addons.core.model import (
     BLOCKED_KEY,
@@ -31,6 +35,7 @@ from addons.core.model import (
     VERDICT_KEY,
     Action,
     ClientInfo,
+    Kind,
     Origin,
     Reason,
     Verdict,
@@ -71,6 +76,7 @@ class ImageMatch:
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self.hashed = 0
         self.cache_hits = 0
+        self.timeouts = 0
 
     def running(self) -> None:
         snap = self.runtime.snapshot
@@ -91,14 +97,15 @@ class ImageMatch:
         snap = self.runtime.snapshot
         if snap is None or not snap.hashes:
             return
-        if not response.headers.get("content-type", "").strip().lower().startswith("image/"):
-            return
         settings: Settings = self.runtime.settings
         size = response.headers.get("content-length", "")
         if size.isdigit() and int(size) > settings.image_hash_max_bytes:
-            flow.metadata[IMAGE_KEY] = ImageCheck("too_large")
+            if response.headers.get("content-type", "").strip().lower().startswith("image/"):
+                flow.metadata[IMAGE_KEY] = ImageCheck("too_large")
             return
-        flow.metadata[HOLD_BODY_KEY] = True  # the whole image, then its hashes, then the client gets it
+        # Any type: a listed image sent as application/octet-stream, text/plain or with no
+        # type is still drawn by <img>. The bytes decide (core.bodies.sniff_image).
+        flow.metadata[HOLD_BODY_KEY] = True
 
     async def response(self, flow: http.HTTPFlow) -> None:
         if not flow.metadata.pop(HOLD_BODY_KEY, False) or flow.response is None or flow.response.stream:
@@ -107,22 +114,38 @@ class ImageMatch:
         if snap is None or not snap.hashes:
             return
         settings: Settings = self.runtime.settings
-        body = flow.response.get_content(strict=False) or b""
+        declared = flow.response.headers.get("content-type", "").strip().lower()
+        try:
+            body = decode(flow.response.raw_content or b"", flow.response.headers.get("content-encoding", ""),
+                          settings.image_hash_max_bytes)
+        except TooLarge:
+            if declared.startswith("image/"):
+                flow.metadata[IMAGE_KEY] = ImageCheck("too_large")
+                self.runtime.stats.limits["size"] += 1
+            return
+        except BadEncoding:
+            body = flow.response.raw_content or b""
         if not body:
             return
-        if len(body) > settings.image_hash_max_bytes:  # no Content-Length, or a decompressed body
-            flow.metadata[IMAGE_KEY] = ImageCheck("too_large")
-            return
+        sniffed = sniff_image(body[:32])
+        if sniffed is None and not declared.startswith("image/"):
+            return  # not an image by its bytes nor by its label
         if len(body) > INLINE_EXACT_BYTES:
             sha256, md5 = await asyncio.to_thread(exact_hashes, body)
         else:
             sha256, md5 = exact_hashes(body)
         match = snap.hashes.match_exact(sha256, md5)
         result = "exact_only"
-        pictured = not flow.response.headers.get("content-type", "").lower().startswith("image/svg")  # SVG is text
+        pictured = sniffed is not None or not declared.startswith("image/svg")  # SVG is text
         if match is None and snap.hashes.pdq_count and len(body) >= settings.image_hash_min_bytes and pictured:
             try:
-                pdq, result = await self.pdq(sha256, body)
+                pdq, result = await asyncio.wait_for(self.pdq(sha256, body), settings.scan_time_budget)
+            except TimeoutError:
+                self.timeouts += 1
+                self.runtime.stats.limits["time"] += 1
+                self._stop_pool()  # stuck on this image: the next one starts a new worker
+                self.fail_closed(flow, settings.scan_time_budget)
+                return
             except Exception:
                 logger.exception("An image could not be hashed; it is delivered after its exact hashes only.")
                 pdq, result = (), "unreadable"
@@ -135,6 +158,23 @@ class ImageMatch:
         flow.metadata[IMAGE_KEY] = ImageCheck(result, match)
         if match is not None and flow.response is not None:
             self.replace(flow, match)
+
+    def fail_closed(self, flow: http.HTTPFlow, budget: float) -> None:
+        """An image that could not be hashed in time is not delivered to students."""
+        client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
+        snap = self.runtime.snapshot
+        group = snap.policy.groups.get(client.group) if snap and client else None
+        logger.warning("An image took longer than scan_time_budget (%.2f s) to hash.", budget)
+        flow.metadata[IMAGE_KEY] = ImageCheck("timeout")
+        if group is not None and group.kind is Kind.STAFF or flow.response is None:
+            return
+        verdict = Verdict(Action.BLOCK, Reason.ERROR, group.id if group else "unknown",
+                          rule=f"the image took longer than {budget:g} s to check (scan_time_budget); "
+                               "blocked (fail closed)")
+        flow.metadata[VERDICT_KEY] = verdict
+        flow.metadata[BLOCKED_KEY] = True
+        flow.response = http.Response.make(200, placeholder(), {
+            "Content-Type": "image/svg+xml", "Cache-Control": "no-store", "X-Schoolgate-Reason": "error"})
 
     async def pdq(self, sha256: str, body: bytes) -> tuple[tuple[int, ...], str]:
         """The image's PDQ hashes (none if it has no usable one) and how they were obtained."""

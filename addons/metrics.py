@@ -71,6 +71,21 @@ class _RuntimeCollector(Collector):
         for decision in ("passthrough", *INSPECTION_REASONS):
             selective.add_metric([decision], stats.tls_selective.get(decision, 0))
         yield selective
+        limits = CounterMetricFamily("schoolgate_limits",
+                                     "Bodies and work cut short: size (a body past its decoded-size cap: a page "
+                                     "scanned at its start, an image left unhashed), time (a scan, "
+                                     "personal-information check or image hash past scan_time_budget).",
+                                     labels=["limit"])
+        for name in ("size", "time"):
+            limits.add_metric([name], stats.limits.get(name, 0))
+        yield limits
+        conns = CounterMetricFamily("schoolgate_connections_refused",
+                                    "Connections of students and guests refused before any request: tunnel (another "
+                                    "port, or bytes that are neither HTTP nor TLS), local (this gateway, loopback, "
+                                    "link-local).", labels=["reason"])
+        for name in ("tunnel", "local"):
+            conns.add_metric([name], stats.connections_refused.get(name, 0))
+        yield conns
         loaded = GaugeMetricFamily("schoolgate_policy_loaded_timestamp_seconds",
                                    "When the running policy was loaded.")
         loaded.add_metric([], stats.policy_loaded_at)

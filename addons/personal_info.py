@@ -34,11 +34,13 @@ from addons.core.model import (
     Reason,
     Verdict,
 )
-from addons.core.pii import find_kinds
+from addons.core.bodies import BadEncoding, decode
+from addons.core.pii import MAX_BYTES, find_kinds
 from addons.core.snapshot import Runtime
 from addons.flowutil import block, flow_host
 from addons.infra import bypass
 from addons.infra.keys import shared_secret
+from addons.infra.scanproc import ScanFailed, ScanPool, ScanProcessGone, ScanTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -47,11 +49,13 @@ BYPASS_SECONDS = 600
 CONFIRM_KEY_FILE = "personal-info.key"
 FORM = "application/x-www-form-urlencoded"
 CHECKED_TYPES = (FORM, "multipart/form-data", "application/json", "text/plain")
+INLINE_BYTES = 16_384  # posts smaller than this are checked in the proxy (well under a millisecond)
 
 
 class PersonalInfo:
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, pool: ScanPool | None = None):
         self.runtime = runtime
+        self.pool = pool or ScanPool()  # the scanning processes, shared with PhraseScan
         self._secret = secrets.token_bytes(32)  # replaced by the shared one when running
         self._bypass: dict[str, float] = {}  # bypass key → until: this worker's copy of the store's
 
@@ -82,7 +86,7 @@ class PersonalInfo:
         now = int(time.time() // BYPASS_SECONDS)
         return any(hmac.compare_digest(token, self.token(address, host, w)) for w in (now, now - 1))
 
-    def request(self, flow: http.HTTPFlow) -> None:
+    async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.error or not flow.live:
             return
         client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
@@ -105,14 +109,27 @@ class PersonalInfo:
         ctype = flow.request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         if ctype not in CHECKED_TYPES:
             return
-        body = flow.request.get_content(strict=False) or b""
+        try:  # decoded streaming, at most what is checked: a gzip bomb costs nothing
+            body = decode(flow.request.raw_content or b"", flow.request.headers.get("content-encoding", ""),
+                          MAX_BYTES, truncate=True)
+        except BadEncoding:
+            body = flow.request.raw_content or b""
         if ctype == FORM and CONFIRM_FIELD.encode() in body:
             fields = parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
             tokens = [v for k, v in fields if k == CONFIRM_FIELD]
             if tokens and self._valid(tokens[0], client.address, host):
                 flow.request.text = urlencode([(k, v) for k, v in fields if k != CONFIRM_FIELD])
                 return
-        kinds = find_kinds(body, ctype)
+        try:
+            kinds = await self.kinds(body, ctype)
+        except ScanTimeout:
+            self.runtime.stats.limits["time"] += 1
+            budget = self.runtime.settings.scan_time_budget
+            logger.warning("A personal-information check took longer than scan_time_budget (%.2f s).", budget)
+            block(flow, replace(verdict, action=Action.BLOCK, reason=Reason.ERROR,
+                                rule=f"the personal-information check took longer than {budget:g} s "
+                                     "(scan_time_budget); blocked (fail closed)", origin=None, matched=None))
+            return
         if not kinds or self._bypassed(client.address, host):
             return
         token = self.token(client.address, host)
@@ -123,6 +140,22 @@ class PersonalInfo:
         block(flow, replace(verdict, action=Action.BLOCK, reason=Reason.PERSONAL_INFO,
                             rule=f"personal_info: warn ({', '.join(kinds)})",
                             origin=group.content.origin("personal_info"), matched=None))
+
+    async def kinds(self, body: bytes, ctype: str) -> tuple[str, ...]:
+        """core.pii.find_kinds off the event loop, in a scanning process, within the budget."""
+        settings = self.runtime.settings
+        snap = self.runtime.snapshot
+        if settings.scan_workers <= 0 or snap is None or len(body) < INLINE_BYTES:
+            return find_kinds(body, ctype)  # small posts: under a millisecond here
+        process = self.pool.process(settings.scan_workers, snap.phrases.phrases)
+        try:
+            return await process.personal_info(body, ctype, settings.scan_time_budget)
+        except ScanTimeout:
+            self.pool.drop(process)
+            raise
+        except (ScanProcessGone, ScanFailed):
+            self.pool.drop(process)
+            return find_kinds(body, ctype)
 
     def _confirm_link(self, flow: http.HTTPFlow, client: ClientInfo, host: str, token: str) -> None:
         """The warning's 'send anyway' link for posts that cannot simply be re-sent."""

@@ -1,7 +1,10 @@
-"""PhraseScan: scans text responses (HTML, plain text, JSON) under a size cap,
-after decompression, with the weighted phrase lists, and blocks a page whose
-score passes the group's threshold in a category the group blocks. Bodies that
-are binary or over the cap are streamed through without buffering.
+"""PhraseScan: scans text responses (HTML, plain text, JSON, and pages sent with no
+type or a generic one that look like HTML to a browser: WHATWG sniffing) with the
+weighted phrase lists, and blocks a page whose score passes the group's threshold
+in a category the group blocks. Bodies are decoded streaming, at most their first
+`scan_max_bytes` (a gzip bomb costs no more). A scan longer than
+`scan_time_budget` blocks the page for students (fail closed). Bodies that nobody
+reads are streamed through without being held.
 
 Which pages are scanned is the group's `scan_pages`: `uncategorised` (sites on
 no list, the default: known sites are decided by their category), `all`, or
@@ -29,14 +32,16 @@ from addons.core.model import (
     VERDICT_KEY,
     Action,
     ClientInfo,
+    Kind,
     Reason,
     Verdict,
 )
+from addons.core.bodies import GENERIC_TYPES, BadEncoding, decode, looks_like_html
 from addons.core.phrases import ScanResult
 from addons.core.settings import Settings
 from addons.core.snapshot import Runtime, Snapshot
 from addons.flowutil import block
-from addons.infra.scanproc import ScanProcess, ScanProcessGone
+from addons.infra.scanproc import ScanPool, ScanProcessGone, ScanTimeout
 
 logger = logging.getLogger(__name__)
 
@@ -50,26 +55,26 @@ def content_type(response: http.Response) -> str:
 
 
 class PhraseScan:
-    def __init__(self, runtime: Runtime):
+    def __init__(self, runtime: Runtime, pool: ScanPool | None = None):
         self.runtime = runtime
+        self.pool = pool or ScanPool()  # shared with PersonalInfo (addons/schoolgate.py)
         self._cache: OrderedDict[tuple[int, int], ScanResult] = OrderedDict()
-        self._cache_version = ""
-        self._phrases: tuple[Any, ...] = ()  # the phrase lists the cache and the scan worker were built from
-        self._processes: list[ScanProcess] = []  # at most `scan_workers` (addons/infra/scanproc.py)
-        self._stopping: list[ScanProcess] = []  # stopped, not yet waited for
+        self._phrases: tuple[Any, ...] = ()  # the phrase lists the cache was built from
         self.scanned = 0
         self.cache_hits = 0
+        self.limits = runtime.stats.limits  # pages cut at scan_max_bytes, scans past scan_time_budget
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
         if flow.response is None or flow.error or flow.metadata.get(BLOCKED_KEY) or flow.metadata.get(SELFTEST_KEY):
             return
         settings: Settings = self.runtime.settings
-        size = flow.response.headers.get("content-length")
-        too_big = size is not None and size.isdigit() and int(size) > settings.scan_max_bytes
-        if self._wants_scan(flow) and content_type(flow.response) in TEXT_TYPES and not too_big:
-            flow.metadata[SCAN_KEY] = True
-        elif too_big and not flow.response.stream and not flow.metadata.get(HOLD_BODY_KEY):
-            flow.response.stream = True  # pass large bodies through without holding them
+        ctype = content_type(flow.response)
+        size = flow.response.headers.get("content-length", "")
+        held = not size.isdigit() or int(size) <= settings.hold_max_bytes  # mitmproxy streams larger ones
+        if held and self._wants_scan(flow) and (ctype in TEXT_TYPES or ctype in GENERIC_TYPES):
+            flow.metadata[SCAN_KEY] = ctype in TEXT_TYPES or "sniff"  # "sniff": a page only if it looks like one
+        elif not flow.response.stream and not flow.metadata.get(HOLD_BODY_KEY):
+            flow.response.stream = True  # nobody reads this body: pass it through without holding it
 
     def _wants_scan(self, flow: http.HTTPFlow) -> bool:
         verdict: Verdict | None = flow.metadata.get(VERDICT_KEY)
@@ -87,7 +92,8 @@ class PhraseScan:
         return group.content.scan_pages == "all" or not verdict.categories
 
     async def response(self, flow: http.HTTPFlow) -> None:
-        if not flow.metadata.pop(SCAN_KEY, False) or flow.response is None or flow.response.stream:
+        how = flow.metadata.pop(SCAN_KEY, False)
+        if not how or flow.response is None or flow.response.stream:
             return
         snap = self.runtime.snapshot
         client: ClientInfo | None = flow.metadata.get(CLIENT_KEY)
@@ -97,8 +103,25 @@ class PhraseScan:
         threshold = group.content.phrase_threshold
         if threshold is None:
             return
+        settings: Settings = self.runtime.settings
         try:
-            result = await self.scan(flow.response, snap)
+            raw = body_of(flow.response, settings.scan_max_bytes)
+        except BadEncoding:
+            raw = flow.response.raw_content or b""  # scanned as sent: a broken coding hides nothing
+        if len(raw) >= settings.scan_max_bytes:
+            self.limits["size"] += 1
+        if how == "sniff" and not looks_like_html(raw[:512]):
+            return  # not a page a browser would render
+        try:
+            result = await self.scan(flow.response, snap, raw, how == "sniff")
+        except ScanTimeout:
+            self.limits["time"] += 1
+            logger.warning("A page scan took longer than scan_time_budget (%.2f s).", settings.scan_time_budget)
+            if group.kind is not Kind.STAFF:
+                block(flow, Verdict(Action.BLOCK, Reason.ERROR, group.id, group.grade, group.level,
+                                    rule=f"the page scan took longer than {settings.scan_time_budget:g} s "
+                                         "(scan_time_budget); blocked (fail closed)"))
+            return
         except Exception:
             logger.exception("Phrase scanning failed; the page is delivered unscanned.")
             return
@@ -111,16 +134,15 @@ class PhraseScan:
         block(flow, content_verdict(group, reason, top, tuple(c for c, _ in over), "page text", threshold,
                                     group.content.origin("phrase_threshold")))
 
-    async def scan(self, response: http.Response, snap: Snapshot) -> ScanResult:
-        if snap.version != self._cache_version:
-            self._cache_version = snap.version
+    async def scan(self, response: http.Response, snap: Snapshot, raw: bytes | None = None,
+                   sniffed_html: bool = False) -> ScanResult:
+        if snap.phrases.phrases is not self._phrases:
             if snap.phrases.phrases != self._phrases:  # not on every policy edit: only new phrase lists
-                self._phrases = snap.phrases.phrases
                 self._cache.clear()
-                self._stop_processes()  # the worker starts again with the new lists
+            self._phrases = snap.phrases.phrases
         settings: Settings = self.runtime.settings
-        raw = response.content or b""  # decoded (gzip, br, zstd) by mitmproxy
-        raw = raw[: settings.scan_max_bytes]  # a body without Content-Length may be longer
+        if raw is None:
+            raw = body_of(response, settings.scan_max_bytes)
         key = (xxh3_128_intdigest(raw), len(raw))
         cached = self._cache.get(key)
         if cached is not None:
@@ -129,14 +151,17 @@ class PhraseScan:
             return cached
         ctype = response.headers.get("content-type", "")
         charset = ctype.partition("charset=")[2].split(";")[0].strip().strip('"')
-        is_html = content_type(response) in ("text/html", "application/xhtml+xml", "text/xml")
+        is_html = sniffed_html or content_type(response) in ("text/html", "application/xhtml+xml", "text/xml")
         if settings.scan_workers > 0:
-            process = self._process(settings.scan_workers, snap)
+            process = self.pool.process(settings.scan_workers, snap.phrases.phrases)
             try:
-                result = await process.scan(raw, is_html, charset)
+                result = await process.scan(raw, is_html, charset, settings.scan_time_budget)
+            except ScanTimeout:
+                self.pool.drop(process)  # it is stuck on this page: the next page starts another
+                raise
             except ScanProcessGone:
                 logger.warning("The phrase-scanning process stopped; it starts again at the next page.")
-                self._drop(process)
+                self.pool.drop(process)
                 result = snap.phrases.scan_body(raw, is_html, charset)
         else:
             result = snap.phrases.scan_body(raw, is_html, charset)
@@ -146,25 +171,10 @@ class PhraseScan:
             self._cache.popitem(last=False)
         return result
 
-    def _process(self, count: int, snap: Snapshot) -> ScanProcess:
-        """The least busy scanning process, starting one if fewer than `count` run."""
-        self._stopping = [p for p in self._stopping if not p.reap()]
-        if len(self._processes) < count and all(p.pending for p in self._processes):
-            self._processes.append(ScanProcess(snap.phrases.phrases))
-        return min(self._processes, key=lambda p: p.pending)
-
-    def _drop(self, process: ScanProcess) -> None:
-        if process in self._processes:
-            self._processes.remove(process)
-            process.stop()
-            self._stopping.append(process)
-
-    def _stop_processes(self) -> None:
-        for process in list(self._processes):
-            self._drop(process)
-
     async def done(self) -> None:
-        self._stop_processes()
-        for process in self._stopping:
-            await asyncio.to_thread(process.reap, 5.0)
-        self._stopping = []
+        await self.pool.close()
+
+
+def body_of(message: http.Message, cap: int) -> bytes:
+    """A body decoded (Content-Encoding undone), at most its first `cap` bytes."""
+    return decode(message.raw_content or b"", message.headers.get("content-encoding", ""), cap, truncate=True)

@@ -17,6 +17,7 @@ from addons.export import Exporter
 from addons.home import HomeRules
 from addons.imagematch import ImageMatch
 from addons.incidents import IncidentLog
+from addons.infra.scanproc import ScanPool
 from addons.lists import ListUpdater
 from addons.memory import Memory
 from addons.metrics import Metrics
@@ -33,6 +34,7 @@ from addons.workers import Workers
 
 
 def make_addons(runtime: Runtime, argv: Sequence[str] = ()) -> list[Any]:
+    scans = ScanPool()  # the scanning processes, shared by PhraseScan (pages) and PersonalInfo (posts)
     return [
         SchoolgateSettings(runtime),
         PolicyLoader(runtime),
@@ -45,10 +47,10 @@ def make_addons(runtime: Runtime, argv: Sequence[str] = ()) -> list[Any]:
         Connections(runtime),
         HomeRules(runtime),
         SafeSearch(runtime),
-        PersonalInfo(runtime),
+        PersonalInfo(runtime, scans),
         FileTypes(runtime),
         ImageMatch(runtime),
-        PhraseScan(runtime),
+        PhraseScan(runtime, scans),
         BlockPage(runtime),
         SelftestProbe(runtime),
         Workers(runtime, argv),

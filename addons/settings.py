@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from mitmproxy import ctx, exceptions
+from mitmproxy.utils import human
 
 from addons.core.errors import Collector
 from addons.core.settings import SETTINGS, Settings, validate
@@ -27,6 +28,17 @@ def settings_from_options(options: Any) -> Settings:
     return settings
 
 
+def limit_held_bodies(options: Any, cap: int) -> None:
+    """No body is held in memory beyond `cap` bytes, whatever its framing: mitmproxy
+    streams a larger one (Content-Length over the cap at once; chunked and HTTP/2
+    bodies as soon as they pass it). A smaller stream_large_bodies set by hand stays."""
+    if "stream_large_bodies" not in options:
+        return  # no proxy server in this master (a test's)
+    current = human.parse_size(options.stream_large_bodies)
+    if current is None or current > cap:
+        options.update(stream_large_bodies=str(cap))
+
+
 class SchoolgateSettings:
     def __init__(self, runtime: Runtime):
         self.runtime = runtime
@@ -45,6 +57,7 @@ class SchoolgateSettings:
     def configure(self, updated: set[str]) -> None:
         if any(name.startswith("schoolgate_") or name in ("listen_host", "listen_port") for name in updated):
             self.runtime.settings = settings_from_options(ctx.options)
+            limit_held_bodies(ctx.options, self.runtime.settings.hold_max_bytes)
 
     def running(self) -> None:
         settings: Settings = self.runtime.settings

@@ -88,8 +88,14 @@ SETTINGS: tuple[Setting, ...] = (
             "Ed25519 public key (base64) that verifies signed list sources (signature: required), such as the "
             "authorities' locked lists. Given by the list's publisher; see `schoolgate lists keygen`."),
     Setting("scan_max_bytes", int, 2_000_000,
-            "Text responses (HTML, plain text, JSON) up to this size, after decompression, are scanned "
-            "with the phrase lists; larger bodies are streamed through unscanned."),
+            "Text responses (HTML, plain text, JSON, and pages sent without a type) are scanned with the "
+            "phrase lists up to this many bytes after decompression (a longer page: its start). Bodies over "
+            "both this and image_hash_max_bytes as sent are streamed through, never held in memory."),
+    Setting("scan_time_budget", float, 2.0,
+            "Seconds one page scan, one personal-information check of a post or one image hash may take. "
+            "Past it the work is stopped and, for students and guests, the page is blocked (reason error: a "
+            "failure never opens the filter); staff get it unscanned. Counted in "
+            "schoolgate_limits_total{limit=\"time\"}."),
     Setting("scan_workers", int, 1,
             "Worker processes that scan pages with the phrase lists, beside the proxy (they use another "
             "core); 0 scans inside the proxy process."),
@@ -207,6 +213,7 @@ class Settings:
     max_list_errors: int = 100
     authority_public_key: str = ""
     scan_max_bytes: int = 2_000_000
+    scan_time_budget: float = 2.0
     scan_workers: int = 1
     image_hash_max_bytes: int = 10_000_000
     image_hash_min_bytes: int = 2_000
@@ -284,6 +291,11 @@ class Settings:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    @property
+    def hold_max_bytes(self) -> int:
+        """The largest body the proxy holds in memory to inspect it; larger ones stream through."""
+        return max(self.scan_max_bytes, self.image_hash_max_bytes)
 
     def as_options(self) -> dict[str, Any]:
         """Values as mitmproxy options (which know only str, int and bool)."""
@@ -371,6 +383,9 @@ def validate(values: dict[str, Any], source: str, lines: dict[str, int], errors:
     if not 0 <= s.dashboard_port <= 65535:
         errors.error(source, lines.get("dashboard_port"), f"dashboard_port {s.dashboard_port} is not a TCP port",
                      "use a number from 1 to 65535, or 0 not to start the dashboard")
+    if not 0.05 <= s.scan_time_budget <= 60:
+        errors.error(source, lines.get("scan_time_budget"), f"scan_time_budget {s.scan_time_budget} is out of range",
+                     "use seconds from 0.05 to 60, for example scan_time_budget: 2")
     if not 0 <= s.scan_workers <= 16:
         errors.error(source, lines.get("scan_workers"), "scan_workers must be from 0 to 16",
                      "use 1 (or 0 to scan inside the proxy)")

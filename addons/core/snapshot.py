@@ -83,6 +83,11 @@ class Stats:
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     started_at: float = 0.0
     metrics_port: int | None = None  # where this process serves its metrics, once it does
+    # Bodies and work cut short (docs/gateway.md "Limits"): "size" a body decoded past its cap,
+    # "time" a scan, personal-information check or image hash past scan_time_budget.
+    limits: dict[str, int] = field(default_factory=lambda: {"size": 0, "time": 0})
+    # Connections refused before any request (addons/connections.py), by reason: tunnel, local.
+    connections_refused: dict[str, int] = field(default_factory=lambda: {"tunnel": 0, "local": 0})
     # Live figures registered by the addon that owns them, read at scrape time.
     gauges: dict[str, Callable[[], float]] = field(default_factory=dict)
 

@@ -1,7 +1,7 @@
 from mitmproxy import http
 
 from addons.core.model import PII_CONFIRM, VERDICT_KEY, Reason
-from tests.addons.conftest import Chain
+from tests.addons.conftest import Chain, drive
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -58,13 +58,13 @@ def test_send_anyway_holds_on_every_worker(chain: Chain) -> None:
     again.request.headers["Content-Type"] = "application/json"
     again.request.content = b'{"email": "an@gmail.com"}'
     for addon in (chain.clients, chain.enforce, other):
-        addon.request(again)
+        drive(addon.request(again))
     assert again.response is None  # the post the child chose to send reaches the site
     elsewhere = chain.flow("http://other.test/api/profile", client="127.0.0.7", method="POST")
     elsewhere.request.headers["Content-Type"] = "application/json"
     elsewhere.request.content = b'{"email": "an@gmail.com"}'
     for addon in (chain.clients, chain.enforce, other):
-        addon.request(elsewhere)
+        drive(addon.request(elsewhere))
     assert elsewhere.response is not None  # only for that site
     # The store holds neither the device's address nor the site.
     import sqlite3

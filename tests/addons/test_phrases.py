@@ -57,12 +57,29 @@ def test_categorised_sites_staff_and_binary_bodies_are_not_scanned(chain: Chain)
 
 
 def test_large_bodies_are_streamed_not_scanned(chain: Chain) -> None:
-    chain.runtime.settings = replace(chain.runtime.settings, scan_max_bytes=100)
+    """Over every cap (mitmproxy streams those anyway): passed through, never held."""
+    chain.runtime.settings = replace(chain.runtime.settings, scan_max_bytes=100, image_hash_max_bytes=100)
     f = chain.request(chain.flow("http://x.test/", client="127.0.0.7"))
     f.response = http.Response.make(200, GAMBLING_PAGE, {"Content-Type": "text/html",
                                                          "Content-Length": str(len(GAMBLING_PAGE))})
     chain.phrases.responseheaders(f)
     assert f.response.stream is True
+
+
+def test_a_long_page_is_scanned_at_its_start(chain: Chain) -> None:
+    """Padding a page past scan_max_bytes does not hide it: its first bytes are scanned."""
+    chain.runtime.settings = replace(chain.runtime.settings, scan_max_bytes=len(GAMBLING_PAGE) + 10)
+    f = chain.respond(chain.request(chain.flow("http://x.test/", client="127.0.0.7")),
+                      GAMBLING_PAGE + b" " * 100_000)
+    assert f.response.status_code == 403 and chain.phrases.limits["size"] == 1
+
+
+def test_nobody_reads_a_binary_body(chain: Chain) -> None:
+    f = chain.request(chain.flow("http://x.test/video.mp4", client="127.0.0.7"))
+    f.response = http.Response.make(200, b"\x00" * 1000, {"Content-Type": "video/mp4"})
+    chain.images.responseheaders(f)
+    chain.phrases.responseheaders(f)
+    assert f.response.stream is True  # no hash list loaded, not text: streamed at once
 
 
 def test_results_are_cached_by_content(chain: Chain) -> None:
@@ -77,9 +94,9 @@ async def test_scanning_in_a_worker_process(chain: Chain) -> None:
     f.response = http.Response.make(200, GAMBLING_PAGE, {"Content-Type": "text/html; charset=utf-8"})
     chain.phrases.responseheaders(f)
     await chain.phrases.response(f)
-    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and len(chain.phrases._processes) == 1
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and len(chain.phrases.pool.processes) == 1
     await chain.phrases.done()
-    assert chain.phrases._processes == [] and chain.phrases._stopping == []
+    assert chain.phrases.pool.processes == [] and chain.phrases.pool._stopping == []
 
 
 async def test_a_scan_process_that_dies_is_replaced_and_the_page_still_scanned(chain: Chain) -> None:
@@ -93,13 +110,13 @@ async def test_a_scan_process_that_dies_is_replaced_and_the_page_still_scanned(c
         return f
 
     await scan("http://one.test/")
-    first = chain.phrases._processes[0]
+    first = chain.phrases.pool.processes[0]
     first.proc.kill()
     first.proc.wait()
     f = await scan("http://two.test/")  # scanned in the proxy this time
-    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases._processes == []
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases.pool.processes == []
     f = await scan("http://three.test/")  # and by a new process after that
-    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases._processes[0] is not first
+    assert f.metadata[VERDICT_KEY].reason is Reason.PHRASE and chain.phrases.pool.processes[0] is not first
     await chain.phrases.done()
 
 
@@ -115,14 +132,14 @@ async def test_a_policy_edit_keeps_the_scan_worker_new_phrases_restart_it(chain:
         await chain.phrases.response(f)
 
     await scan("http://worker.test/")
-    pool = chain.phrases._processes[0]
+    pool = chain.phrases.pool.processes[0]
     bump(chain.runtime.settings.policies_path / "local.yaml", "groups:\n  grade-7:\n    deny: [wiki.test]\n")
     assert await chain.loader.check_for_changes()
     await scan("http://worker.test/")
-    assert chain.phrases._processes == [pool] and chain.phrases.cache_hits == 1  # same lists: same worker, same cache
+    assert chain.phrases.pool.processes == [pool] and chain.phrases.cache_hits == 1  # same lists: same worker, same cache
     phrases = chain.runtime.settings.blocklists_path / "phrases" / "gambling.en.txt"
     bump(phrases, phrases.read_text(encoding="utf-8") + "\n25 brand new phrase\n")
     assert await chain.loader.check_for_changes()
     await scan("http://worker.test/")
-    assert chain.phrases._processes[0] is not pool and chain.phrases.cache_hits == 1  # new lists: scanned again
+    assert chain.phrases.pool.processes[0] is not pool and chain.phrases.cache_hits == 1  # new lists: scanned again
     await chain.phrases.done()

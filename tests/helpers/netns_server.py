@@ -37,9 +37,9 @@ def main() -> None:
                 f.write(f"{self.server.server_address[1]}\n")
 
     plain = ThreadingHTTPServer(("0.0.0.0", 80), Echo)
-    plain.seen, plain.pages = [], {}  # type: ignore[attr-defined]
+    plain.seen, plain.pages, plain.streams, plain.connects = [], {}, {}, []  # type: ignore[attr-defined]
     tls = ThreadingHTTPServer(("0.0.0.0", 443), _TLSHandler)
-    tls.seen, tls.pages = [], {}  # type: ignore[attr-defined]
+    tls.seen, tls.pages, tls.streams, tls.connects = [], {}, {}, []  # type: ignore[attr-defined]
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     tls.socket = ctx.wrap_socket(tls.socket, server_side=True)

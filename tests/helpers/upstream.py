@@ -12,6 +12,7 @@ import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -80,6 +81,21 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        stream = self.server.streams.get(host + path.split("?")[0])
+        if stream is not None:
+            headers, chunks = stream()
+            self.send_response(200)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                for chunk in chunks:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                self.close_connection = True  # the proxy stopped reading: the stream ends here
+            return
         if body is None:
             body = page_body(host, path, self.scheme)
         self.send_response(200)
@@ -121,6 +137,7 @@ class _Upstream(ThreadingHTTPServer):
     seen: list[tuple[str, str, str, dict[str, str], bytes]]
     connects: list[str]  # CONNECT targets asked of it (host:port)
     pages: dict[str, tuple[str, bytes]]  # "host/path" → (content type, body) instead of the echo
+    streams: dict[str, Any]  # "host/path" → () → (headers, chunks): a chunked answer
 
 
 class Upstream:
@@ -134,6 +151,7 @@ class Upstream:
         self.server.seen = []
         self.server.connects = []
         self.server.pages = {}
+        self.server.streams = {}
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -148,6 +166,10 @@ class Upstream:
     def serve(self, host_path: str, content_type: str, body: bytes) -> None:
         """Answer `host/path` with this body instead of the JSON echo."""
         self.server.pages[host_path] = (content_type, body)
+
+    def stream(self, host_path: str, make: Any) -> None:
+        """Answer `host/path` chunked: `make()` gives (headers, an iterable of chunks)."""
+        self.server.streams[host_path] = make
 
     def redirect(self, host_path: str, location: str) -> None:
         """Answer `host/path` with a 302 to `location`."""
